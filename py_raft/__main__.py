@@ -1,0 +1,83 @@
+"""The py_raft driver: one scenario in, one result out (docs/protocol.md).
+
+    python -m py_raft --runtime threads|asyncio|sim [--loop asyncio|uvloop]
+                      --scenario FILE|- [--trace FILE]
+"""
+
+import argparse
+import json
+import sys
+from typing import Any, NoReturn
+
+from py_raft.scenario import Scenario, ScenarioError, parse_scenario
+
+RUNTIMES = ("threads", "asyncio", "sim")
+LOOPS = ("asyncio", "uvloop")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message}\n")
+        raise SystemExit(2)
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    p = _Parser(prog="python -m py_raft", description="Run one Raft trial.")
+    p.add_argument("--runtime", required=True, choices=RUNTIMES)
+    p.add_argument("--loop", default="asyncio", choices=LOOPS,
+                   help="event loop for --runtime asyncio")
+    p.add_argument("--scenario", required=True, help="scenario JSON file, or - for stdin")
+    p.add_argument("--trace", help="write the JSON-lines trace here")
+    return p.parse_args(argv)
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"error: {message}\n")
+    raise SystemExit(2)
+
+
+def _read_scenario(path: str) -> Scenario:
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except OSError as e:
+        _fail(f"--scenario: cannot read {path}: {e.strerror}")
+    try:
+        return parse_scenario(text)
+    except ScenarioError as e:
+        _fail(str(e))
+
+
+def run(runtime: str, sc: Scenario, trace: Any, loop: str = "asyncio") -> dict[str, Any]:
+    if runtime == "sim":
+        from py_raft import sim
+
+        return sim.run(sc, trace)
+    if runtime == "threads":
+        from py_raft import threads_rt
+
+        return threads_rt.run(sc, trace)
+    from py_raft import asyncio_rt
+
+    return asyncio_rt.run(sc, trace, loop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    sc = _read_scenario(args.scenario)
+    trace = None
+    if args.trace:
+        try:
+            trace = open(args.trace, "w", encoding="utf-8")
+        except OSError as e:
+            _fail(f"--trace: cannot write {args.trace}: {e.strerror}")
+    try:
+        result = run(args.runtime, sc, trace, args.loop)
+    finally:
+        if trace is not None:
+            trace.close()
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

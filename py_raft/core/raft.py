@@ -1,0 +1,358 @@
+"""Raft: the protocol of Figure 2 as a sans-I/O state machine.
+
+Every rule that changes a server's state lives in this file: the term check at
+the top of `step`, one handler per role, and one `_become_*` per transition.
+Section numbers refer to the extended Raft paper (Ongaro and Ousterhout, 2014).
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from py_raft.core import quorum
+from py_raft.core.errors import NotLeader
+from py_raft.core.messages import (
+    AppendEntries,
+    AppendEntriesReply,
+    Entry,
+    Message,
+    RequestVote,
+    RequestVoteReply,
+)
+from py_raft.core.progress import Progress
+from py_raft.core.ready import Ready
+from py_raft.core.rng import SplitMix64
+from py_raft.core.storage import Storage
+
+_log = logging.getLogger("py_raft.core")
+
+
+class Role(StrEnum):
+    FOLLOWER = "follower"
+    CANDIDATE = "candidate"
+    LEADER = "leader"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Config holds the timing rules, in integer microseconds, and the batching cap."""
+
+    election_timeout_min_us: int
+    election_timeout_max_us: int
+    heartbeat_us: int
+    max_batch_entries: int = 64
+
+    def __post_init__(self) -> None:
+        assert 0 < self.election_timeout_min_us <= self.election_timeout_max_us
+        assert self.heartbeat_us > 0 and self.max_batch_entries > 0
+
+
+class Raft:
+    """Raft is one server. It is not thread-safe: one runtime thread or task owns it."""
+
+    def __init__(
+        self,
+        node_id: int,
+        members: Iterable[int],
+        storage: Storage,
+        config: Config,
+        rng: SplitMix64,
+        now: int,
+    ) -> None:
+        self.id = node_id
+        # peers excludes this server; sorted so that message order is deterministic.
+        self.peers = tuple(sorted(m for m in set(members) if m != node_id))
+        self.config = config
+        self._rng = rng
+        self.current_term, self.voted_for = storage.hard_state()
+        self.log: list[Entry] = storage.entries()
+        # Volatile state restarts from zero (Figure 2): a restarted server
+        # re-applies its log from the start once it learns the commit index.
+        self.commit_index = 0
+        self.last_applied = 0
+        self.role = Role.FOLLOWER
+        self.leader_id: int | None = None
+        self.votes: set[int] = set()
+        self.progress: dict[int, Progress] = {}
+        self.election_deadline = now + self._election_timeout()
+        self.heartbeat_deadline = 0
+        self._ready = Ready()
+
+    # ---- queries -------------------------------------------------------------------
+
+    @property
+    def last_index(self) -> int:
+        return len(self.log)
+
+    def term_at(self, index: int) -> int:
+        return self.log[index - 1].term if index > 0 else 0
+
+    def next_deadline(self) -> int:
+        """next_deadline is when the runtime must call `tick` next, if nothing else arrives."""
+        return self.heartbeat_deadline if self.role is Role.LEADER else self.election_deadline
+
+    def has_ready(self) -> bool:
+        r = self._ready
+        return bool(
+            r.hard_state or r.log_from or r.messages or r.transitions
+        ) or self.last_applied < self.commit_index
+
+    def ready(self) -> Ready:
+        """ready hands over, and forgets, everything the runtime must now do."""
+        r, self._ready = self._ready, Ready()
+        if r.log_from:
+            r.entries = self.log[r.log_from - 1 :]
+        if self.last_applied < self.commit_index:
+            first = self.last_applied + 1
+            r.committed = [(i, self.log[i - 1]) for i in range(first, self.commit_index + 1)]
+            self.last_applied = self.commit_index
+        return r
+
+    # ---- inputs --------------------------------------------------------------------
+
+    def tick(self, now: int) -> None:
+        """tick fires whichever deadline has passed: a heartbeat or an election timeout."""
+        if self.role is Role.LEADER:
+            if now >= self.heartbeat_deadline:
+                self.heartbeat_deadline = now + self.config.heartbeat_us
+                for peer in self.peers:
+                    self._send_append(peer)
+        elif now >= self.election_deadline:
+            self._become_candidate(now)  # section 5.2: no word from a leader in time
+
+    def propose(self, cmd: str, payload: str, now: int) -> tuple[int, int]:
+        """propose appends a client command; it returns (index, term) for the client to await."""
+        if self.role is not Role.LEADER:
+            raise NotLeader(self.leader_id)
+        self._append(Entry(self.current_term, cmd, payload))
+        for peer in self.peers:
+            if not self.progress[peer].inflight:
+                self._send_append(peer)
+        self._maybe_commit()
+        return self.last_index, self.current_term
+
+    def step(self, msg: Message, now: int) -> None:
+        """step handles one message. The term rules of section 5.1 are checked once, here."""
+        if msg.term > self.current_term:
+            leader = msg.leader_id if isinstance(msg, AppendEntries) else None
+            self._become_follower(msg.term, leader, now)
+        elif msg.term < self.current_term:
+            self._reject_stale(msg)
+            return
+        if isinstance(msg, RequestVote):
+            self._handle_request_vote(msg, now)
+        elif self.role is Role.LEADER:
+            self._step_leader(msg)
+        elif self.role is Role.CANDIDATE:
+            self._step_candidate(msg, now)
+        else:
+            self._step_follower(msg, now)
+
+    # ---- per-role handlers ---------------------------------------------------------
+
+    def _step_follower(self, msg: Message, now: int) -> None:
+        if isinstance(msg, AppendEntries):
+            self._handle_append_entries(msg, now)
+        # Replies to an old candidacy or leadership in this same term are stale.
+
+    def _step_candidate(self, msg: Message, now: int) -> None:
+        if isinstance(msg, RequestVoteReply):
+            if msg.vote_granted:
+                self.votes.add(msg.voter_id)
+                if len(self.votes) >= quorum.majority(len(self.peers) + 1):
+                    self._become_leader(now)
+        elif isinstance(msg, AppendEntries):
+            # Section 5.2: a leader of our own term exists, so we return to follower.
+            self._become_follower(self.current_term, msg.leader_id, now)
+            self._handle_append_entries(msg, now)
+
+    def _step_leader(self, msg: Message) -> None:
+        if isinstance(msg, AppendEntriesReply):
+            self._handle_append_reply(msg)
+        else:
+            # Election Safety makes a second leader in our term impossible.
+            assert not isinstance(msg, AppendEntries), f"two leaders in term {msg.term}"
+
+    # ---- RequestVote (section 5.2, 5.4.1) ---------------------------------------------
+
+    def _handle_request_vote(self, m: RequestVote, now: int) -> None:
+        free = self.voted_for is None or self.voted_for == m.candidate_id
+        # Election restriction (5.4.1): the candidate's log is at least as up to date.
+        up_to_date = (m.last_log_term, m.last_log_index) >= (
+            self.term_at(self.last_index),
+            self.last_index,
+        )
+        granted = free and up_to_date
+        if granted:
+            self.voted_for = m.candidate_id
+            self._ready.hard_state = (self.current_term, self.voted_for)
+            self.election_deadline = now + self._election_timeout()
+        self._send(m.candidate_id, RequestVoteReply(self.current_term, granted, self.id))
+
+    # ---- AppendEntries (section 5.3) ---------------------------------------------------
+
+    def _handle_append_entries(self, m: AppendEntries, now: int) -> None:
+        self.leader_id = m.leader_id
+        self.election_deadline = now + self._election_timeout()
+        if m.prev_log_index > self.last_index:
+            self._reply_append(False, 0, self.last_index + 1, 0, m.leader_id)
+            return
+        prev_term = self.term_at(m.prev_log_index)
+        if prev_term != m.prev_log_term:
+            first = self._first_index_of_term(m.prev_log_index, prev_term)
+            self._reply_append(False, 0, first, prev_term, m.leader_id)
+            return
+        self._merge(m.prev_log_index, m.entries)
+        last_new = m.prev_log_index + len(m.entries)
+        if m.leader_commit > self.commit_index:
+            self.commit_index = max(self.commit_index, min(m.leader_commit, last_new))
+        self._reply_append(True, last_new, 0, 0, m.leader_id)
+
+    def _merge(self, prev_index: int, entries: tuple[Entry, ...]) -> None:
+        """_merge appends entries after prev_index, truncating only at a real conflict.
+
+        An entry that already matches stays: a delayed, shorter AppendEntries
+        must never cut off entries a newer one delivered (Figure 2, receiver rule 3).
+        """
+        for offset, entry in enumerate(entries):
+            index = prev_index + 1 + offset
+            if index <= self.last_index:
+                if self.log[index - 1].term == entry.term:
+                    continue
+                assert index > self.commit_index, "truncating a committed entry"
+                del self.log[index - 1 :]
+            self.log.extend(entries[offset:])
+            self._mark_log(index)
+            return
+
+    def _first_index_of_term(self, index: int, term: int) -> int:
+        while index > 1 and self.log[index - 2].term == term:
+            index -= 1
+        return index
+
+    def _reply_append(
+        self, success: bool, match: int, conflict_index: int, conflict_term: int, to: int
+    ) -> None:
+        reply = AppendEntriesReply(
+            self.current_term, success, self.id, match, conflict_index, conflict_term
+        )
+        self._send(to, reply)
+
+    def _handle_append_reply(self, m: AppendEntriesReply) -> None:
+        pr = self.progress[m.follower_id]
+        pr.inflight = False
+        if m.success:
+            if m.match_index > pr.match_index:
+                pr.match_index = m.match_index
+                self._maybe_commit()
+            pr.next_index = max(pr.next_index, m.match_index + 1)
+            if pr.next_index <= self.last_index:
+                self._send_append(m.follower_id)
+            return
+        # Fast backtracking (5.3): skip a whole conflicting term per round trip.
+        target = max(pr.match_index + 1, self._next_after_conflict(m))
+        if target < pr.next_index:  # otherwise the rejection is stale
+            pr.next_index = target
+            self._send_append(m.follower_id)
+
+    def _next_after_conflict(self, m: AppendEntriesReply) -> int:
+        if m.conflict_term:
+            for index in range(min(m.conflict_index, self.last_index), 0, -1):
+                if self.log[index - 1].term == m.conflict_term:
+                    return index + 1
+        return m.conflict_index
+
+    def _send_append(self, peer: int) -> None:
+        pr = self.progress[peer]
+        prev = pr.next_index - 1
+        batch = tuple(self.log[prev : prev + self.config.max_batch_entries])
+        msg = AppendEntries(
+            self.current_term, self.id, prev, self.term_at(prev), batch, self.commit_index
+        )
+        pr.inflight = bool(batch)
+        self._send(peer, msg)
+
+    def _maybe_commit(self) -> None:
+        """_maybe_commit advances commit_index by counting replicas (5.3, 5.4.2).
+
+        Only an entry of the current term is committed by counting; earlier
+        ones follow it (the Figure 8 case).
+        """
+        matches = [self.last_index]
+        matches.extend(pr.match_index for pr in self.progress.values())
+        n = quorum.committed_index(matches)
+        if n > self.commit_index and self.term_at(n) == self.current_term:
+            self.commit_index = n
+
+    # ---- transitions ------------------------------------------------------------------
+
+    def _become_follower(self, term: int, leader_id: int | None, now: int) -> None:
+        if self.role is not Role.FOLLOWER:
+            # Its old deadline is long past; a fresh one avoids an instant re-election.
+            self.election_deadline = now + self._election_timeout()
+        if term != self.current_term:
+            self.current_term, self.voted_for = term, None
+            self._ready.hard_state = (term, None)
+        self.leader_id = leader_id
+        self._set_role(Role.FOLLOWER)
+
+    def _become_candidate(self, now: int) -> None:
+        self.current_term += 1
+        self.voted_for = self.id
+        self._ready.hard_state = (self.current_term, self.id)
+        self.leader_id = None
+        self.votes = {self.id}
+        self.election_deadline = now + self._election_timeout()
+        self._set_role(Role.CANDIDATE)
+        if len(self.votes) >= quorum.majority(len(self.peers) + 1):
+            self._become_leader(now)
+            return
+        last = self.last_index
+        request = RequestVote(self.current_term, self.id, last, self.term_at(last))
+        for peer in self.peers:
+            self._send(peer, request)
+
+    def _become_leader(self, now: int) -> None:
+        self.leader_id = self.id
+        self.progress = {p: Progress(next_index=self.last_index + 1) for p in self.peers}
+        self._set_role(Role.LEADER)
+        # Section 8: a no-op of the new term lets earlier entries commit.
+        self._append(Entry(self.current_term, None))
+        self.heartbeat_deadline = now + self.config.heartbeat_us
+        for peer in self.peers:
+            self._send_append(peer)
+        self._maybe_commit()
+
+    def _set_role(self, role: Role) -> None:
+        if role is not self.role or role is Role.CANDIDATE:
+            self._ready.transitions.append((role.value, self.current_term))
+        self.role = role
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _append(self, entry: Entry) -> None:
+        self.log.append(entry)
+        self._mark_log(self.last_index)
+
+    def _mark_log(self, index: int) -> None:
+        r = self._ready
+        r.log_from = index if not r.log_from else min(r.log_from, index)
+
+    def _send(self, to: int, msg: Message) -> None:
+        self._ready.messages.append((to, msg))
+
+    def _election_timeout(self) -> int:
+        c = self.config
+        return self._rng.uniform_int(c.election_timeout_min_us, c.election_timeout_max_us)
+
+    def _reject_stale(self, msg: Message) -> None:
+        """_reject_stale answers an old-term request so its sender learns our term."""
+        _log.debug("node %d drops stale %s (term %d < %d)", self.id, type(msg).__name__,
+                   msg.term, self.current_term)
+        if isinstance(msg, RequestVote):
+            self._send(msg.candidate_id, RequestVoteReply(self.current_term, False, self.id))
+        elif isinstance(msg, AppendEntries):
+            self._reply_append(False, 0, 0, 0, msg.leader_id)
+
+

@@ -1,0 +1,153 @@
+"""Recorder: what every runtime reports about a trial, in one place.
+
+Runtimes call it on each role change, apply, client ack and fault. It writes
+the JSON-lines trace (docs/protocol.md), keeps the figures for the result's
+`metrics`, and checks online the two safety rules that are cheap to check
+(one leader per term; one entry per applied index), so that a result never
+says `ok` for a run that broke Raft.
+"""
+
+import json
+import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, TextIO
+
+from py_raft.core.messages import Entry
+
+
+def t_ms(t_us: int) -> int | float:
+    """t_ms renders microseconds as milliseconds, as an integer when whole.
+
+    Go's encoder prints a whole float64 without ".0"; this keeps both byte-identical.
+    """
+    return t_us // 1000 if t_us % 1000 == 0 else t_us / 1000
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """percentile is the nearest-rank percentile, the same rule as the Go driver."""
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+class Recorder:
+    def __init__(
+        self,
+        trace: TextIO | None,
+        lock: AbstractContextManager[Any] | None = None,
+        on_leader: Callable[[], None] | None = None,
+    ) -> None:
+        self._trace = trace
+        self._lock = lock if lock is not None else nullcontext()
+        self._on_leader = on_leader
+        self.leader: int | None = None
+        self.leader_term = 0
+        self.leader_us = 0  # when the current leader took office
+        self.leader_by_term: dict[int, int] = {}
+        self.first_leader_us: int | None = None
+        self.elections = 0
+        self.max_term = 0
+        self.term_changes_after_leader = 0
+        self.applied: dict[int, tuple[int, str | None]] = {}
+        self.acks = 0
+        self.last_ack_us = 0
+        self.latencies_us: list[int] = []
+        self.failover_us: list[int] = []
+        self.violation: str | None = None
+
+    def _emit(self, line: dict[str, Any]) -> None:
+        if self._trace is not None:
+            self._trace.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+    def state(self, t: int, node: int, role: str, term: int) -> None:
+        changed = False
+        with self._lock:
+            self._emit({"t_ms": t_ms(t), "node": node, "event": "state", "state": role,
+                        "term": term})
+            if term > self.max_term:
+                if self.first_leader_us is not None:
+                    self.term_changes_after_leader += 1
+                self.max_term = term
+            if role == "candidate":
+                self.elections += 1
+            elif role == "leader":
+                other = self.leader_by_term.setdefault(term, node)
+                if other != node and self.violation is None:
+                    self.violation = f"election safety: nodes {other} and {node} lead term {term}"
+                if self.first_leader_us is None:
+                    self.first_leader_us = t
+                if term >= self.leader_term:
+                    self.leader, self.leader_term, changed = node, term, True
+                    self.leader_us = t
+            elif node == self.leader:
+                self.leader, changed = None, True
+        if changed and self._on_leader is not None:
+            self._on_leader()
+
+    def apply(self, t: int, node: int, index: int, entry: Entry) -> None:
+        with self._lock:
+            self._emit({"t_ms": t_ms(t), "node": node, "event": "apply", "index": index,
+                        "term": entry.term, "cmd": entry.cmd})
+            seen = self.applied.setdefault(index, (entry.term, entry.cmd))
+            if seen != (entry.term, entry.cmd) and self.violation is None:
+                self.violation = (
+                    f"state machine safety: index {index} applied as {seen} and "
+                    f"({entry.term}, {entry.cmd!r})"
+                )
+
+    def ack(self, t: int, cmd: str, index: int, latency_us: int) -> None:
+        with self._lock:
+            self._emit({"t_ms": t_ms(t), "event": "ack", "cmd": cmd, "index": index})
+            self.acks += 1
+            self.last_ack_us = t
+            self.latencies_us.append(latency_us)
+
+    def crash(self, t: int, node: int) -> None:
+        changed = False
+        with self._lock:
+            self._emit({"t_ms": t_ms(t), "node": node, "event": "crash"})
+            if node == self.leader:
+                self.leader, changed = None, True
+        if changed and self._on_leader is not None:
+            self._on_leader()
+
+    def restart(self, t: int, node: int) -> None:
+        with self._lock:
+            self._emit({"t_ms": t_ms(t), "node": node, "event": "restart"})
+
+    def partition(self, t: int, groups: list[list[int]]) -> None:
+        with self._lock:
+            self._emit({"t_ms": t_ms(t), "event": "partition", "groups": groups})
+
+    def heal(self, t: int) -> None:
+        with self._lock:
+            self._emit({"t_ms": t_ms(t), "event": "heal"})
+
+    def failover(self, duration_us: int) -> None:
+        with self._lock:
+            self.failover_us.append(duration_us)
+
+    def metrics(self, elapsed_us: int, client_window_us: int, messages: tuple[int, int]
+                ) -> dict[str, Any]:
+        """metrics builds the result's `metrics` object (docs/protocol.md)."""
+        lat = sorted(x / 1000 for x in self.latencies_us)
+        latency = (
+            {"p50": percentile(lat, 50), "p90": percentile(lat, 90),
+             "p99": percentile(lat, 99), "max": lat[-1]}
+            if lat else None
+        )
+        throughput = self.acks / (client_window_us / 1e6) if client_window_us > 0 else 0.0
+        first = self.first_leader_us
+        return {
+            "first_leader_ms": None if first is None else first / 1000,
+            "failover_ms": [x / 1000 for x in self.failover_us],
+            "term_changes_after_leader": self.term_changes_after_leader,
+            "committed": self.acks,
+            "throughput_ops_s": round(throughput, 3),
+            "commit_latency_ms": latency,
+            "elections": self.elections,
+            "max_term": self.max_term,
+            "messages_sent": messages[0],
+            "messages_dropped": messages[1],
+            "elapsed_ms": elapsed_us / 1000,
+        }

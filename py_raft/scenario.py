@@ -1,0 +1,204 @@
+"""Scenario: the input of one trial, as specified in docs/protocol.md.
+
+`parse_scenario` fills in every default and rejects bad input with a
+`ScenarioError` whose message names the offending field on one line.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = ("election", "failover", "replication")
+ACTIONS = ("partition", "heal", "crash", "restart")
+MAX_NODES = 100_000
+
+
+class ScenarioError(ValueError):
+    """ScenarioError is an invalid scenario; its message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    latency_ms: float = 1.0
+    jitter_ms: float = 1.0
+    drop_rate: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    at_ms: float
+    action: str
+    node: int | str | None = None  # an id, or "leader"
+    groups: tuple[tuple[int | str, ...], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    scenario: str = "election"
+    nodes: int = 5
+    seed: int = 1
+    election_timeout_ms: tuple[float, float] = (150.0, 300.0)
+    heartbeat_ms: float = 50.0
+    network: NetworkSpec = field(default_factory=NetworkSpec)
+    observe_ms: float = 500.0
+    trials: int = 10
+    settle_ms: float = 300.0
+    clients: int = 8
+    commands: int | None = None
+    duration_ms: float = 1000.0
+    payload_bytes: int = 16
+    max_batch_entries: int = 64
+    client_retry_ms: float = 10.0
+    client_timeout_ms: float = 1000.0
+    faults: tuple[Fault, ...] = ()
+    timeout_ms: float = 60_000.0
+
+    def to_json(self) -> dict[str, Any]:
+        """to_json gives the scenario with every default filled in, in field order."""
+        out = asdict(self)
+        out["election_timeout_ms"] = list(self.election_timeout_ms)
+        out["faults"] = [_fault_json(f) for f in self.faults]
+        return out
+
+
+def us(ms: float) -> int:
+    """us converts milliseconds to whole microseconds, rounding half up, as Go does."""
+    return int(ms * 1000 + 0.5)
+
+
+def _fault_json(f: Fault) -> dict[str, Any]:
+    out: dict[str, Any] = {"at_ms": f.at_ms, "action": f.action}
+    if f.node is not None:
+        out["node"] = f.node
+    if f.groups is not None:
+        out["groups"] = [list(g) for g in f.groups]
+    return out
+
+
+def parse_scenario(text: str) -> Scenario:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"scenario: not valid JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError("scenario: must be a JSON object")
+    return scenario_from_dict(raw)
+
+
+def scenario_from_dict(raw: dict[str, Any]) -> Scenario:
+    known = set(Scenario.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            raise ScenarioError(f"{key}: unknown field")
+    d = Scenario()
+    kind = raw.get("scenario", d.scenario)
+    if kind not in KINDS:
+        raise ScenarioError(f"scenario: must be one of {', '.join(KINDS)}, got {kind!r}")
+    nodes = _int(raw, "nodes", d.nodes, 1, MAX_NODES)
+    eto = raw.get("election_timeout_ms", list(d.election_timeout_ms))
+    if (
+        not isinstance(eto, list)
+        or len(eto) != 2
+        or not all(_is_num(x) for x in eto)
+        or not 0 < eto[0] <= eto[1]
+    ):
+        raise ScenarioError("election_timeout_ms: must be [min, max] with 0 < min <= max")
+    heartbeat = _num(raw, "heartbeat_ms", d.heartbeat_ms, lo=0.001)
+    if heartbeat >= eto[0]:
+        raise ScenarioError("heartbeat_ms: must be below election_timeout_ms[0]")
+    commands = raw.get("commands", d.commands)
+    if commands is not None:
+        commands = _int(raw, "commands", 0, 1, 10**9)
+    return Scenario(
+        scenario=kind,
+        nodes=nodes,
+        seed=_int(raw, "seed", d.seed, 0, 2**63 - 1),
+        election_timeout_ms=(float(eto[0]), float(eto[1])),
+        heartbeat_ms=heartbeat,
+        network=_network(raw.get("network", {})),
+        observe_ms=_num(raw, "observe_ms", d.observe_ms),
+        trials=_int(raw, "trials", d.trials, 1, 100_000),
+        settle_ms=_num(raw, "settle_ms", d.settle_ms),
+        clients=_int(raw, "clients", d.clients, 0, 100_000),
+        commands=commands,
+        duration_ms=_num(raw, "duration_ms", d.duration_ms),
+        payload_bytes=_int(raw, "payload_bytes", d.payload_bytes, 0, 1 << 20),
+        max_batch_entries=_int(raw, "max_batch_entries", d.max_batch_entries, 1, 1 << 20),
+        client_retry_ms=_num(raw, "client_retry_ms", d.client_retry_ms, lo=0.001),
+        client_timeout_ms=_num(raw, "client_timeout_ms", d.client_timeout_ms, lo=0.001),
+        faults=_faults(raw.get("faults", []), nodes),
+        timeout_ms=_num(raw, "timeout_ms", d.timeout_ms, lo=1.0),
+    )
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _int(raw: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+    v = raw.get(key, default)
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise ScenarioError(f"{key}: must be an integer in [{lo}, {hi}], got {v!r}")
+    return v
+
+
+def _num(raw: dict[str, Any], key: str, default: float, lo: float = 0.0) -> float:
+    v = raw.get(key, default)
+    if not _is_num(v) or v < lo or v != v:
+        raise ScenarioError(f"{key}: must be a number >= {lo:g}, got {v!r}")
+    return float(v)
+
+
+def _network(raw: Any) -> NetworkSpec:
+    if not isinstance(raw, dict):
+        raise ScenarioError("network: must be an object")
+    for key in raw:
+        if key not in NetworkSpec.__dataclass_fields__:
+            raise ScenarioError(f"network.{key}: unknown field")
+    d = NetworkSpec()
+    latency = _num(raw, "latency_ms", d.latency_ms)
+    jitter = _num(raw, "jitter_ms", d.jitter_ms)
+    drop = _num(raw, "drop_rate", d.drop_rate)
+    if drop >= 1.0:
+        raise ScenarioError(f"network.drop_rate: must be in [0, 1), got {drop!r}")
+    return NetworkSpec(latency, jitter, drop)
+
+
+def _node_ref(v: Any, nodes: int, where: str) -> int | str:
+    if v == "leader":
+        return "leader"
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < nodes:
+        raise ScenarioError(f"{where}: must be a node id in [0, {nodes - 1}] or \"leader\"")
+    return v
+
+
+def _faults(raw: Any, nodes: int) -> tuple[Fault, ...]:
+    if not isinstance(raw, list):
+        raise ScenarioError("faults: must be a list")
+    out = []
+    for i, f in enumerate(raw):
+        where = f"faults[{i}]"
+        if not isinstance(f, dict):
+            raise ScenarioError(f"{where}: must be an object")
+        for key in f:
+            if key not in Fault.__dataclass_fields__:
+                raise ScenarioError(f"{where}.{key}: unknown field")
+        at = _num(f, "at_ms", -1.0)
+        if at < 0:
+            raise ScenarioError(f"{where}.at_ms: required, a number >= 0")
+        action = f.get("action")
+        if action not in ACTIONS:
+            raise ScenarioError(f"{where}.action: must be one of {', '.join(ACTIONS)}")
+        node: int | str | None = None
+        groups = None
+        if action in ("crash", "restart"):
+            node = _node_ref(f.get("node"), nodes, f"{where}.node")
+        elif action == "partition":
+            g = f.get("groups")
+            if not isinstance(g, list) or not g or not all(isinstance(x, list) for x in g):
+                raise ScenarioError(f"{where}.groups: must be a non-empty list of lists of ids")
+            groups = tuple(
+                tuple(_node_ref(n, nodes, f"{where}.groups") for n in grp) for grp in g
+            )
+        out.append(Fault(at, action, node, groups))
+    return tuple(sorted(out, key=lambda x: x.at_ms))

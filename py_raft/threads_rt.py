@@ -1,0 +1,288 @@
+"""The threads runtime: the threading module and nothing else.
+
+Threads per trial (docs/runtimes.md):
+* one thread per node, blocking on its inbox (`queue.SimpleQueue`) with a
+  timeout equal to the time left until the core's next deadline; the timeout
+  expiring is the node's timer, re-armed on every loop;
+* one network thread that holds in-flight messages in a heap ordered by
+  delivery time and puts each into its destination's inbox when it is due;
+* one thread per client, blocking on a `concurrent.futures.Future` per command;
+* the main thread, which runs the scenario and the fault schedule.
+"""
+
+import heapq
+import itertools
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from py_raft.core import MemoryStorage, Message, SplitMix64, derive_seed
+from py_raft.host import LOST, OK, NodeHost
+from py_raft.network import Network
+from py_raft.recorder import Recorder
+from py_raft.scenario import Scenario, us
+from py_raft.trial import Script, Trial, WaitLeader
+
+_STOP = object()
+
+
+class Propose:
+    __slots__ = ("cmd", "payload", "future")
+
+    def __init__(self, cmd: str, payload: str) -> None:
+        self.cmd, self.payload = cmd, payload
+        self.future: Future[tuple[str, int]] = Future()
+
+    def reply(self, outcome: str, value: int) -> None:
+        if not self.future.done():
+            self.future.set_result((outcome, value))
+
+
+class Node:
+    """Node runs one NodeHost on a thread of its own."""
+
+    def __init__(self, cluster: "ThreadCluster", node_id: int, incarnation: int) -> None:
+        self.cluster = cluster
+        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.alive = True
+        clock = cluster.clock
+        self.host = NodeHost(node_id, cluster.sc, cluster.storages[node_id], incarnation,
+                             cluster.recorder, cluster.send, clock.now())
+        self.thread = threading.Thread(target=self._run, name=f"node-{node_id}", daemon=True)
+
+    def _run(self) -> None:
+        now = self.cluster.clock.now
+        host, inbox = self.host, self.inbox
+        while self.alive:
+            wait = max(0, host.core.next_deadline() - now()) / 1e6
+            try:
+                item = inbox.get(timeout=wait)
+            except queue.Empty:
+                host.tick(now())
+                continue
+            if item is _STOP or not self.alive:
+                break
+            if isinstance(item, Propose):
+                host.propose(item.cmd, item.payload, now(), item.reply)
+            else:
+                host.step(item, now())
+        host.fail_pending()
+        while not inbox.empty():  # requests that raced with the crash
+            item = inbox.get_nowait()
+            if isinstance(item, Propose):
+                item.reply(LOST, -1)
+
+    def stop(self) -> None:
+        self.alive = False
+        self.inbox.put(_STOP)
+
+
+class ThreadCluster(Trial):
+    def __init__(self, sc: Scenario, trace: Any) -> None:
+        self.cond = threading.Condition()
+        super().__init__(sc, trace, threading.Lock(), self._notify)
+        self.network = Network(us(sc.network.latency_ms), us(sc.network.jitter_ms),
+                               sc.network.drop_rate, SplitMix64(derive_seed(sc.seed, 1)))
+        self._heap: list[tuple[int, int, int, Message]] = []
+        self._seq = itertools.count()
+        self._net_cv = threading.Condition()
+        self._net_on = True
+        self.storages = [MemoryStorage() for _ in range(sc.nodes)]
+        self.nodes: list[Node | None] = [None] * sc.nodes
+        self.incarnations = [0] * sc.nodes
+        self.clients_on = False
+        self._client_threads: list[threading.Thread] = []
+        self._stopping = threading.Event()  # wakes the fault thread's sleep at the end
+        self._membership = threading.Lock()  # crash and restart come from two threads
+
+    def _notify(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
+
+    # ---- network --------------------------------------------------------------------
+
+    def send(self, src: int, dst: int, msg: Message) -> None:
+        with self._net_cv:
+            delay = self.network.delay(src, dst)
+            if delay is None:
+                return
+            due = self.clock.now() + delay
+            heapq.heappush(self._heap, (due, next(self._seq), dst, msg))
+            if self._heap[0][0] == due:
+                self._net_cv.notify()
+
+    def _deliver_loop(self) -> None:
+        now = self.clock.now
+        while True:
+            with self._net_cv:
+                while self._net_on and (not self._heap or self._heap[0][0] > now()):
+                    wait = (self._heap[0][0] - now()) / 1e6 if self._heap else None
+                    self._net_cv.wait(wait)
+                if not self._net_on:
+                    return
+                t = now()
+                due = []
+                while self._heap and self._heap[0][0] <= t:
+                    due.append(heapq.heappop(self._heap))
+            for _, _, dst, msg in due:
+                node = self.nodes[dst]
+                if node is not None and node.alive:
+                    node.inbox.put(msg)
+
+    # ---- nodes and faults -------------------------------------------------------------
+
+    def start_node(self, node_id: int) -> None:
+        node = Node(self, node_id, self.incarnations[node_id])
+        self.nodes[node_id] = node
+        node.thread.start()
+
+    def crash(self, node_id: int) -> None:
+        with self._membership:
+            node = self.nodes[node_id]
+            if node is None:
+                return
+            self.nodes[node_id] = None
+            self.incarnations[node_id] += 1
+            node.stop()
+            self.recorder.crash(self.clock.now(), node_id)
+            node.thread.join()
+
+    def restart(self, node_id: int) -> None:
+        with self._membership:
+            if self.nodes[node_id] is None:
+                self.recorder.restart(self.clock.now(), node_id)
+                self.start_node(node_id)
+
+    def alive(self, node_id: int) -> bool:
+        return self.nodes[node_id] is not None
+
+    def partition(self, groups: list[list[int]]) -> None:
+        with self._net_cv:
+            self.network.partition(groups)
+        self.recorder.partition(self.clock.now(), groups)
+
+    def heal(self) -> None:
+        with self._net_cv:
+            self.network.heal()
+        self.recorder.heal(self.clock.now())
+
+    # ---- clients ----------------------------------------------------------------------
+
+    def _client(self, client_id: int, guess: int) -> None:
+        sc, n = self.sc, self.sc.nodes
+        payload = "x" * sc.payload_bytes
+        retry, timeout = sc.client_retry_ms / 1000, sc.client_timeout_ms / 1000
+        seq = 0
+        while self.clients_on:
+            seq += 1
+            request = Propose(f"c{client_id}.{seq}", payload)
+            node = self.nodes[guess]
+            if node is None:
+                guess = (guess + 1) % n
+                time.sleep(retry)
+                continue
+            node.inbox.put(request)
+            try:
+                outcome, value = request.future.result(timeout)
+            except FutureTimeout:
+                guess = (guess + 1) % n
+                continue
+            if outcome == OK:
+                continue
+            if outcome == LOST:
+                guess = (guess + 1) % n if not self.alive(guess) else guess
+            else:
+                guess = value if value >= 0 else (guess + 1) % n
+            time.sleep(retry)
+
+    def start_clients(self, leader: int) -> None:
+        self.clients_on = True
+        for c in range(self.sc.clients):
+            t = threading.Thread(target=self._client, args=(c, leader), name=f"client-{c}")
+            self._client_threads.append(t)
+            t.start()
+
+    def stop_clients(self) -> None:
+        self.clients_on = False
+
+    # ---- the scenario -------------------------------------------------------------------
+
+    def sleep_until(self, t_us: int) -> bool:
+        """sleep_until sleeps to trial time t_us; False once the trial's time is up."""
+        limit = us(self.sc.timeout_ms)
+        if self._stopping.wait(max(0, min(t_us, limit) - self.clock.now()) / 1e6):
+            return False
+        return t_us <= limit
+
+    def wait_leader(self, after_term: int) -> int | None:
+        """wait_leader blocks until a leader of a term above after_term is known."""
+        limit = us(self.sc.timeout_ms)
+
+        def found() -> bool:
+            r = self.recorder
+            return r.leader is not None and r.leader_term > after_term
+
+        with self.cond:
+            while not found():
+                left = limit - self.clock.now()
+                if left <= 0:
+                    return None
+                self.cond.wait(left / 1e6)
+            return self.recorder.leader
+
+    def drive(self, script: Script, main: bool) -> None:
+        """drive runs a script, blocking on each thing it waits for."""
+        value: int | None = None
+        try:
+            while True:
+                wait = script.send(value)
+                value = None
+                if isinstance(wait, WaitLeader):
+                    value = self.wait_leader(wait.after_term)
+                elif not self.sleep_until(wait.until_us):
+                    if main:
+                        self.error = "timeout: scenario did not finish within timeout_ms"
+                    return
+        except StopIteration:
+            return
+
+    def sample(self) -> None:
+        self.peaks["threads_peak"] = max(self.peaks["threads_peak"], threading.active_count())
+
+    def messages(self) -> tuple[int, int]:
+        return self.network.sent, self.network.dropped
+
+    def execute(self) -> None:
+        net = threading.Thread(target=self._deliver_loop, name="network", daemon=True)
+        net.start()
+        for i in range(self.sc.nodes):
+            self.start_node(i)
+        faults = threading.Thread(target=self.drive, args=(self.fault_script(), False),
+                                  name="faults", daemon=True)
+        faults.start()
+        self.sample()
+        try:
+            self.drive(self.script(), True)
+        finally:
+            self._stopping.set()
+            self.stop_clients()
+            for node in self.nodes:
+                if node is not None:
+                    node.stop()
+            for node in self.nodes:
+                if node is not None:
+                    node.thread.join()
+            for t in self._client_threads:
+                t.join()
+            with self._net_cv:
+                self._net_on = False
+                self._net_cv.notify()
+            net.join()
+            faults.join()
+
+
+def run(sc: Scenario, trace: Any) -> dict[str, Any]:
+    return ThreadCluster(sc, trace).result("py-threads")
