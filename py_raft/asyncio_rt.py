@@ -147,7 +147,9 @@ class AsyncCluster(Trial):
         loop = asyncio.get_running_loop()
         payload = "x" * sc.payload_bytes
         retry, timeout = sc.client_retry_ms / 1000, sc.client_timeout_ms / 1000
+        hop = sc.network.latency_ms / 1000  # a client is one network hop from the nodes
         seq = 0
+        await asyncio.sleep(hop)
         while self.clients_on:
             seq += 1
             node = self.nodes[guess]
@@ -164,6 +166,7 @@ class AsyncCluster(Trial):
                 guess = (guess + 1) % n
                 continue
             if outcome == OK:
+                await asyncio.sleep(2 * hop)  # the ack back, the next request out
                 continue
             if outcome == LOST:
                 guess = (guess + 1) % n if not self.alive(guess) else guess

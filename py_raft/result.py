@@ -11,13 +11,29 @@ from py_raft.recorder import Recorder
 from py_raft.scenario import Scenario
 
 
+def peak_rss_kb() -> int:
+    """peak_rss_kb is this process's peak resident set (VmHWM).
+
+    ru_maxrss is not used where /proc exists: Linux carries it across exec,
+    so a driver spawned by a large harness would report the harness's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def process_usage() -> dict[str, Any]:
     """process_usage is this process's CPU time and peak RSS so far."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "cpu_user_s": round(ru.ru_utime, 6),
         "cpu_sys_s": round(ru.ru_stime, 6),
-        "max_rss_kb": ru.ru_maxrss,
+        "max_rss_kb": peak_rss_kb(),
     }
 
 

@@ -156,7 +156,7 @@ def _network(raw: Any) -> NetworkSpec:
         if key not in NetworkSpec.__dataclass_fields__:
             raise ScenarioError(f"network.{key}: unknown field")
     d = NetworkSpec()
-    latency = _num(raw, "latency_ms", d.latency_ms)
+    latency = _num(raw, "latency_ms", d.latency_ms, lo=0.001)
     jitter = _num(raw, "jitter_ms", d.jitter_ms)
     drop = _num(raw, "drop_rate", d.drop_rate)
     if drop >= 1.0:

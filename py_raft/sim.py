@@ -265,7 +265,8 @@ class Sim:
             self.recorder.ack(self.now, c.cmd, index, self.now - c.sent_us)
             if self.sc.commands is not None and self.recorder.acks >= self.sc.commands:
                 self.push(self.now, CONTROL, (STOP_CLIENTS, -1))
-            self.push(self.now, CLIENT, c.id)
+            # The ack and the next request each cross the network once.
+            self.push(self.now + 2 * self.network.latency_us, CLIENT, c.id)
         else:
             self._retry(c, 0)  # another entry took the index: a new leader overwrote ours
 
@@ -275,12 +276,12 @@ class Sim:
         for index, pc in list(self.pending[c.node].items()):
             if pc is c:
                 del self.pending[c.node][index]
-        self._retry(c, 1)
+        self._retry(c, 1, pause=False)
 
-    def _retry(self, c: Client, step: int) -> None:
+    def _retry(self, c: Client, step: int, pause: bool = True) -> None:
         c.attempt += 1
         c.leader_guess = (c.node + step) % len(self.cores)
-        self.push(self.now + us(self.sc.client_retry_ms), CLIENT, c.id)
+        self.push(self.now + (us(self.sc.client_retry_ms) if pause else 0), CLIENT, c.id)
 
     # ---- the scenario's controller -------------------------------------------------------
 
@@ -306,7 +307,7 @@ class Sim:
             self.window[0] = self.now
             for c in self.clients:
                 c.leader_guess = leader
-                self.push(self.now, CLIENT, c.id)
+                self.push(self.now + self.network.latency_us, CLIENT, c.id)
             if self.sc.commands is None:
                 self.push(self.now + us(self.sc.duration_ms), CONTROL, (STOP_CLIENTS, -1))
 

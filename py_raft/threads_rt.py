@@ -175,7 +175,9 @@ class ThreadCluster(Trial):
         sc, n = self.sc, self.sc.nodes
         payload = "x" * sc.payload_bytes
         retry, timeout = sc.client_retry_ms / 1000, sc.client_timeout_ms / 1000
+        hop = sc.network.latency_ms / 1000  # a client is one network hop from the nodes
         seq = 0
+        time.sleep(hop)
         while self.clients_on:
             seq += 1
             request = Propose(f"c{client_id}.{seq}", payload)
@@ -191,6 +193,7 @@ class ThreadCluster(Trial):
                 guess = (guess + 1) % n
                 continue
             if outcome == OK:
+                time.sleep(2 * hop)  # the ack back, the next request out
                 continue
             if outcome == LOST:
                 guess = (guess + 1) % n if not self.alive(guess) else guess
