@@ -7,6 +7,8 @@
 import argparse
 import json
 import sys
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, NoReturn
 
 from py_raft.scenario import Scenario, ScenarioError, parse_scenario
@@ -38,7 +40,7 @@ def _fail(message: str) -> NoReturn:
 
 def _read_scenario(path: str) -> Scenario:
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as e:
         _fail(f"--scenario: cannot read {path}: {e.strerror}")
     try:
@@ -64,17 +66,14 @@ def run(runtime: str, sc: Scenario, trace: Any, loop: str = "asyncio") -> dict[s
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     sc = _read_scenario(args.scenario)
-    trace = None
-    if args.trace:
-        try:
-            trace = open(args.trace, "w", encoding="utf-8")
-        except OSError as e:
-            _fail(f"--trace: cannot write {args.trace}: {e.strerror}")
-    try:
+    with ExitStack() as stack:
+        trace = None
+        if args.trace:
+            try:
+                trace = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
+            except OSError as e:
+                _fail(f"--trace: cannot write {args.trace}: {e.strerror}")
         result = run(args.runtime, sc, trace, args.loop)
-    finally:
-        if trace is not None:
-            trace.close()
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -12,6 +12,7 @@ Per trial (docs/runtimes.md):
 
 import asyncio
 import threading
+from importlib.metadata import version
 from typing import Any
 
 from py_raft.core import MemoryStorage, Message, SplitMix64, derive_seed
@@ -255,7 +256,5 @@ class AsyncCluster(Trial):
 def run(sc: Scenario, trace: Any, loop_name: str = "asyncio") -> dict[str, Any]:
     cluster = AsyncCluster(sc, trace, loop_name)
     if loop_name == "uvloop":
-        import uvloop
-
-        return cluster.result("py-asyncio-uvloop", {"uvloop": uvloop.__version__})
+        return cluster.result("py-asyncio-uvloop", {"uvloop": version("uvloop")})
     return cluster.result("py-asyncio")

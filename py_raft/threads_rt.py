@@ -22,7 +22,6 @@ from typing import Any
 from py_raft.core import MemoryStorage, Message, SplitMix64, derive_seed
 from py_raft.host import LOST, OK, NodeHost
 from py_raft.network import Network
-from py_raft.recorder import Recorder
 from py_raft.scenario import Scenario, us
 from py_raft.trial import Script, Trial, WaitLeader
 

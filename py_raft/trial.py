@@ -60,7 +60,7 @@ class Trial:
     def sample(self) -> None: raise NotImplementedError
 
     def script(self) -> Script:
-        sc, r = self.sc, self.recorder
+        sc = self.sc
         leader = yield WaitLeader(0)
         if leader is None:
             self.error = "timeout: no leader elected within timeout_ms"

@@ -1,0 +1,54 @@
+# raftbench: `make bench` runs the quick benchmark and writes its report;
+# `make test` runs every check CI runs. Both set themselves up first.
+
+PYTHON ?= python3
+GO ?= go
+VENV := .venv
+PY := $(VENV)/bin/python
+GO_SRC := $(shell find go_raft -name '*.go' -o -name go.mod 2>/dev/null)
+GORAFT := go_raft/bin/goraft
+SEEDS ?= 100000
+
+.PHONY: setup test bench lint typecheck pytest gotest fuzz acceptance clean
+
+setup: $(VENV)/.installed $(GORAFT)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+$(GORAFT): $(GO_SRC)
+	cd go_raft && $(GO) build -o bin/goraft ./cmd/goraft
+
+bench: setup
+	$(VENV)/bin/raftbench run --preset quick
+
+test: setup lint typecheck pytest gotest
+
+lint: setup
+	$(VENV)/bin/ruff check py_raft bench tests
+	@out=$$(gofmt -l go_raft); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	cd go_raft && $(GO) vet ./...
+
+typecheck: setup
+	$(VENV)/bin/mypy py_raft
+
+pytest: setup
+	$(PY) -m pytest
+
+gotest: setup
+	cd go_raft && $(GO) test -race -count=1 ./...
+
+# The long checks, outside CI: 100,000 fuzz seeds per simulator, and the
+# acceptance runs of every real-time driver.
+fuzz: setup
+	$(PY) -m py_raft.fuzz --seeds $(SEEDS) --jobs $$(nproc)
+	$(GORAFT) fuzz --seeds $(SEEDS) --jobs $$(nproc)
+
+acceptance: setup
+	$(PY) -m pytest -m slow tests/test_acceptance.py
+
+clean:
+	rm -rf $(VENV) go_raft/bin .pytest_cache .mypy_cache .ruff_cache
