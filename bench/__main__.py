@@ -1,0 +1,5 @@
+"""`python -m bench` is the `raftbench` console script."""
+
+from bench.cli import app
+
+app(prog_name="raftbench")

@@ -1,0 +1,132 @@
+"""Analyze: raw trial records to tidy tables (one value per row), then summaries.
+
+`values()` has one row per (trial, metric, value): implementation, scenario,
+variant, nodes (cluster size N), trial, metric, value. Failover values are pooled
+across trials (every failover_ms of every driver run is one row). Failed trials
+give no values but count in `failures` (and give stable=0 in the scale scenario),
+except the failovers a failover trial completed before it ran out of time.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from bench import stats
+from bench.store import is_stable
+
+KEYS = ["impl", "scenario", "variant", "nodes"]
+
+UNITS = {
+    "ok": "fraction", "first_leader_ms": "ms", "failover_ms": "ms",
+    "term_changes_after_leader": "count", "elections": "count", "stable": "fraction",
+    "throughput_ops_s": "ops/s", "commit_p50_ms": "ms", "commit_p99_ms": "ms",
+    "committed": "commands", "cpu_us_per_cmd": "µs", "wall_s": "s", "cpu_s": "s",
+    "cpu_user_s": "s", "cpu_sys_s": "s", "rss_peak_kb": "KiB", "rss_per_node_kb": "KiB",
+    "threads_peak": "threads", "tasks_peak": "tasks", "goroutines_peak": "goroutines",
+    "largest_stable_n": "nodes",
+}
+
+# Lower is better for every metric except these (used by `compare`).
+HIGHER_IS_BETTER = frozenset({"ok", "stable", "throughput_ops_s", "committed", "largest_stable_n"})
+
+
+def _resources(rec: dict[str, Any], n: int) -> Iterator[tuple[str, float]]:
+    out = rec["outside"]
+    cpu = out["cpu_user_s"] + out["cpu_sys_s"]
+    yield from [("wall_s", out["wall_s"]), ("cpu_s", cpu), ("cpu_user_s", out["cpu_user_s"]),
+                ("cpu_sys_s", out["cpu_sys_s"]), ("rss_peak_kb", out["rss_peak_kb"]),
+                ("rss_per_node_kb", out["rss_peak_kb"] / n), ("threads_peak", out["threads_peak"])]
+    runtime = (rec.get("result") or {}).get("runtime") or {}
+    for k in ("tasks_peak", "goroutines_peak"):
+        if runtime.get(k) is not None:
+            yield k, runtime[k]
+
+
+def _scenario_metrics(scenario: str, rec: dict[str, Any]) -> Iterator[tuple[str, float]]:
+    m = rec["result"]["metrics"]
+    if scenario in ("election", "scale"):
+        yield "first_leader_ms", m["first_leader_ms"]
+        yield "term_changes_after_leader", m["term_changes_after_leader"]
+        yield "elections", m["elections"]
+    elif scenario == "failover":
+        yield from (("failover_ms", v) for v in m["failover_ms"])
+    elif scenario == "replication":
+        yield "throughput_ops_s", m["throughput_ops_s"]
+        yield "committed", m["committed"]
+        lat = m.get("commit_latency_ms") or {}
+        if lat:
+            yield "commit_p50_ms", lat["p50"]
+            yield "commit_p99_ms", lat["p99"]
+        if m["committed"]:
+            cpu = rec["outside"]["cpu_user_s"] + rec["outside"]["cpu_sys_s"]
+            yield "cpu_us_per_cmd", cpu * 1e6 / m["committed"]
+
+
+def _metrics(rec: dict[str, Any]) -> Iterator[tuple[str, float]]:
+    k = rec["key"]
+    yield "ok", float(rec["ok"])
+    if k["scenario"] == "scale":
+        yield "stable", float(is_stable(rec))
+    if not rec["ok"]:
+        # A failover trial that hit the driver's own limit still timed the failovers it
+        # completed; keeping them matters for slow lines (Figure 16's 150-151 ms).
+        if k["scenario"] == "failover" and rec.get("result") and rec["exit_code"] == 0:
+            yield from (("failover_ms", v) for v in rec["result"]["metrics"]["failover_ms"])
+        return
+    yield from _scenario_metrics(k["scenario"], rec)
+    yield from _resources(rec, k["n"])
+
+
+def values(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """values: the tidy table of every measured value; warm-ups left out."""
+    rows: list[tuple[Any, ...]] = []
+    for rec in records:
+        if rec["warmup"]:
+            continue
+        k = rec["key"]
+        base = (k["impl"], k["scenario"], k["variant"], k["n"], k["trial"])
+        rows.extend((*base, metric, float(v)) for metric, v in _metrics(rec) if v is not None)
+    return pd.DataFrame(rows, columns=[*KEYS, "trial", "metric", "value"])
+
+
+def largest_stable(vals: pd.DataFrame) -> dict[str, int]:
+    """largest_stable: per implementation, the largest N of the scale scenario such that
+    every trial at it and at every smaller N held one stable leader (0: none did)."""
+    out: dict[str, int] = {}
+    sc = vals[(vals.scenario == "scale") & (vals.metric == "stable")]
+    for impl, g in sc.groupby("impl", sort=False):
+        best = 0
+        for nodes, h in g.groupby("nodes", sort=True):
+            if h.value.min() < 1:
+                break
+            best = int(str(nodes))
+        out[str(impl)] = best
+    return out
+
+
+def summary(vals: pd.DataFrame) -> pd.DataFrame:
+    """summary: one row per implementation x scenario x variant x N x metric."""
+    rows: list[dict[str, Any]] = []
+    fails = vals[vals.metric == "ok"].groupby(KEYS).value.apply(lambda s: int((s < 1).sum()))
+    for key, g in vals.groupby([*KEYS, "metric"], sort=True):
+        s = stats.describe(g.value)
+        rows.append({**dict(zip([*KEYS, "metric"], key, strict=True)),
+                     "unit": UNITS.get(str(key[-1]), ""), **s.__dict__,
+                     "failures": int(fails.get(key[:-1], 0))})
+    scale = vals[(vals.scenario == "scale") & (vals.metric == "ok")]
+    for impl, best in largest_stable(vals).items():
+        mine = scale[scale.impl == impl]
+        rows.append({"impl": impl, "scenario": "scale", "variant": mine.variant.iloc[0],
+                     "nodes": None, "metric": "largest_stable_n", "unit": "nodes", "n": 1,
+                     "median": best, "failures": int((mine.value < 1).sum())})
+    cols = [*KEYS, "metric", "unit", "n", "median", "ci_low", "ci_high", "p10", "p90", "p99",
+            "failures"]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.astype({"nodes": "Int64"})  # whole numbers; empty for per-implementation rows
+
+
+def failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """failures: the failed measured trials, with why and their stderr tail."""
+    return [{**r["key"], "failure": r["failure"], "stderr_tail": r["stderr_tail"]}
+            for r in records if not r["ok"] and not r["warmup"]]

@@ -1,0 +1,128 @@
+"""Plan: which trials a run makes, in which order, and the driver scenario of each.
+
+A *trial* is one driver process running one scenario JSON. It is named by its
+`TrialKey` (implementation, scenario, N, variant, trial index). The order
+interleaves implementations (A B C A B C ...) so that drift of the machine (heat,
+other load) hits all of them alike. The `scale` scenario is planned adaptively by
+the runner, since whether N is tried depends on the result at N/2.
+"""
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.presets import RunConfig
+
+
+@dataclass(frozen=True)
+class TrialKey:
+    impl: str
+    scenario: str  # the harness scenario: election, failover, replication, scale, warmup
+    n: int
+    variant: str
+    trial: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def label(self) -> str:
+        return f"{self.impl} {self.scenario}/{self.variant} N={self.n} #{self.trial}"
+
+
+@dataclass(frozen=True)
+class Trial:
+    key: TrialKey
+    scenario: dict[str, Any]  # the driver scenario (docs/protocol.md)
+    warmup: bool = False
+
+
+def range_name(lo: float, hi: float) -> str:
+    return f"{lo:g}-{hi:g}"
+
+
+def heartbeat_for(lo: float) -> float:
+    # The heartbeat must stay below the minimum election timeout; 50 ms as in the
+    # paper's setting where that fits, else half the minimum (6 ms for 12-24).
+    return min(50.0, lo / 2)
+
+
+def variants(cfg: RunConfig, scenario: str) -> list[str]:
+    if scenario == "replication":
+        return ["light", "saturated"]
+    if scenario == "failover":
+        return [range_name(lo, hi) for lo, hi in cfg.failover_ranges]
+    if scenario == "scale":
+        return [f"hold-{cfg.scale_hold_s:g}s"]
+    return ["cold"]
+
+
+def driver_scenario(
+    cfg: RunConfig, scenario: str, n: int, variant: str, trial: int
+) -> dict[str, Any]:
+    """driver_scenario is the scenario JSON a driver gets for one trial.
+
+    The seed is trial + 1: different per trial index (independent trials), equal
+    across implementations at one index (same draws, paired comparisons).
+    """
+    sc: dict[str, Any] = {"nodes": n, "seed": trial + 1, "timeout_ms": cfg.scenario_timeout_ms}
+    if scenario == "election":
+        sc |= {"scenario": "election", "observe_ms": cfg.election_observe_ms}
+    elif scenario == "scale":
+        sc |= {"scenario": "election", "observe_ms": cfg.scale_hold_s * 1000}
+    elif scenario == "failover":
+        lo, hi = (float(x) for x in variant.split("-"))
+        sc |= {
+            "scenario": "failover", "trials": cfg.failovers_per_trial,
+            "settle_ms": cfg.settle_ms, "election_timeout_ms": [lo, hi],
+            "heartbeat_ms": heartbeat_for(lo),
+        }
+    elif scenario == "replication":
+        sc |= {"scenario": "replication", "duration_ms": cfg.replication_ms,
+               "clients": cfg.light_clients}
+        if variant == "saturated":
+            sc |= {"clients": cfg.saturated_clients, "max_batch_entries": cfg.saturated_batch}
+    else:
+        raise ValueError(f"unknown scenario {scenario!r}")
+    return sc
+
+
+def make_trial(cfg: RunConfig, key: TrialKey) -> Trial:
+    return Trial(key, driver_scenario(cfg, key.scenario, key.n, key.variant, key.trial))
+
+
+def warmups(cfg: RunConfig) -> list[Trial]:
+    """warmups: one discarded trial per implementation, made at the start of a run.
+
+    It fills the OS page cache with the interpreter/binary and libraries, so the
+    first measured trial does not pay for a cold disk.
+    """
+    sc = {"scenario": "election", "nodes": 3, "seed": 1, "observe_ms": 100}
+    return [Trial(TrialKey(i, "warmup", 3, "cold", 0), sc, warmup=True) for i in cfg.impls]
+
+
+def fixed_trials(cfg: RunConfig) -> Iterator[Trial]:
+    """fixed_trials: every trial of the non-adaptive scenarios, interleaved."""
+    for scenario in cfg.scenarios:
+        if scenario == "scale":
+            continue
+        for n in cfg.sizes:
+            for variant in variants(cfg, scenario):
+                for t in range(cfg.trials):
+                    for impl in cfg.impls:
+                        yield make_trial(cfg, TrialKey(impl, scenario, n, variant, t))
+
+
+def scale_sizes(cfg: RunConfig) -> list[int]:
+    """scale_sizes: N doubled from scale_start up to scale_max."""
+    out, n = [], cfg.scale_start
+    while n <= cfg.scale_max:
+        out.append(n)
+        n *= 2
+    return out
+
+
+def planned_count(cfg: RunConfig) -> int:
+    """planned_count: measured trials if every scale step is tried (an upper bound)."""
+    fixed = sum(1 for _ in fixed_trials(cfg))
+    scale = len(scale_sizes(cfg)) * cfg.trials * len(cfg.impls) if "scale" in cfg.scenarios else 0
+    return fixed + scale

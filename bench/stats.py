@@ -1,0 +1,88 @@
+"""Stats: the statistics of the reports, all from numpy and scipy (nothing hand-rolled).
+
+Confidence intervals are percentile bootstraps (scipy.stats.bootstrap,
+method="percentile") of the median: the samples are small and skewed (latencies,
+failover times), and BCa degenerates when a sample has ties or a single value.
+Resampling is seeded, so a report is reproducible.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+SEED = 20140619  # any fixed seed: reports must not change between runs of `report`
+
+
+def _median(x: Any, axis: int = -1) -> Any:
+    return np.median(x, axis=axis)
+
+
+def _ratio(a: Any, b: Any, axis: int = -1) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.median(b, axis=axis) / np.median(a, axis=axis)
+
+
+def median_ci(x: Any, seed: int = SEED) -> tuple[float, float]:
+    """median_ci: the 95% bootstrap CI of the median; NaN with fewer than 2 values."""
+    x = np.asarray(x, dtype=float)
+    if x.size < 2:
+        return math.nan, math.nan
+    if np.all(x == x[0]):
+        return float(x[0]), float(x[0])
+    res = sps.bootstrap((x,), _median, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
+                        method="percentile", vectorized=True, rng=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    median: float
+    ci_low: float
+    ci_high: float
+    p10: float
+    p90: float
+    p99: float
+
+
+def describe(values: Any) -> Summary:
+    """describe: size, median with its CI, and percentiles of one sample."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        nan = math.nan
+        return Summary(0, nan, nan, nan, nan, nan, nan)
+    lo, hi = median_ci(x)
+    p10, p90, p99 = (float(v) for v in np.percentile(x, [10, 90, 99]))
+    return Summary(int(x.size), float(np.median(x)), lo, hi, p10, p90, p99)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ratio: float  # median(new) / median(base)
+    ci_low: float
+    ci_high: float
+    p_value: float  # two-sided Mann-Whitney U
+
+
+def compare(base: Any, new: Any, seed: int = SEED) -> Comparison:
+    """compare: the ratio of medians with a bootstrap CI, and a Mann-Whitney U test."""
+    a = np.asarray(base, dtype=float)
+    b = np.asarray(new, dtype=float)
+    ratio = float(_ratio(a, b))
+    if a.size < 2 or b.size < 2:
+        return Comparison(ratio, math.nan, math.nan, math.nan)
+    p = float(sps.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    with warnings.catch_warnings():  # degenerate resamples (all ties) are expected
+        warnings.simplefilter("ignore")
+        res = sps.bootstrap((a, b), _ratio, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
+                            method="percentile", vectorized=True, paired=False,
+                            rng=np.random.default_rng(seed))
+    return Comparison(ratio, float(res.confidence_interval.low),
+                      float(res.confidence_interval.high), p)
