@@ -9,7 +9,8 @@ GO_SRC := $(shell find go_raft -name '*.go' -o -name go.mod 2>/dev/null)
 GORAFT := go_raft/bin/goraft
 SEEDS ?= 100000
 
-.PHONY: setup test bench lint typecheck pytest gotest fuzz acceptance clean
+.PHONY: setup test bench lint typecheck pytest gotest fuzz acceptance clean \
+	bench-check bench-baseline bench-micro
 
 setup: $(VENV)/.installed $(GORAFT)
 
@@ -49,6 +50,19 @@ fuzz: setup
 
 acceptance: setup
 	$(PY) -m pytest -m slow tests/test_acceptance.py
+
+# Regression benchmarks (docs/benchmarking.md): the gate CI runs, a refresh of
+# its baseline, and the pytest-benchmark / go test -bench suites with timing.
+bench-check: setup
+	$(PY) -m bench.gate
+
+bench-baseline: setup
+	$(PY) -m bench.gate --record
+
+bench-micro: setup
+	$(PY) -m pytest tests/benchmarks --benchmark-enable --benchmark-only \
+		--benchmark-json=build/bench-micro.json
+	cd go_raft && $(GO) test -run '^$$' -bench . -benchmem ./raft/
 
 clean:
 	rm -rf $(VENV) go_raft/bin .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,8 @@ out its Ready in the documented order (persist, send, apply) and answer the
 clients whose commands were applied.
 """
 
+import os
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -14,6 +16,12 @@ from py_raft.kv import KeyValue
 from py_raft.recorder import Recorder
 from py_raft.scenario import Scenario
 from py_raft.sim import make_config, node_seed
+
+# RAFTBENCH_SELFTEST_SLOWDOWN exists only for the regression gate's self-test
+# (docs/benchmarking.md): a factor such as 1.5 makes the handling of every
+# message take that many times as long. Unset, it costs nothing: `step` is
+# then the plain method.
+SLOWDOWN = float(os.environ.get("RAFTBENCH_SELFTEST_SLOWDOWN", "1") or 1)
 
 # Outcomes a client is told: committed at an index, lost (retry), or redirected.
 OK, LOST, REDIRECT = "ok", "lost", "redirect"
@@ -46,10 +54,20 @@ class NodeHost:
         self.send = send
         self.kv = KeyValue()
         self.pending: dict[int, Pending] = {}
+        if SLOWDOWN != 1:
+            self.step = self._slow_step  # type: ignore[method-assign]
 
     def step(self, msg: Message, now: int) -> None:
         self.core.step(msg, now)
         self.flush(now)
+
+    def _slow_step(self, msg: Message, now: int) -> None:
+        start = time.perf_counter_ns()
+        self.core.step(msg, now)
+        self.flush(now)
+        until = start + int((time.perf_counter_ns() - start) * SLOWDOWN)
+        while time.perf_counter_ns() < until:
+            pass
 
     def tick(self, now: int) -> None:
         self.core.tick(now)

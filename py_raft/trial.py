@@ -7,6 +7,7 @@ they wait. (The simulator has the same script in event form, which is what
 the Go simulator ports one to one.)
 """
 
+import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -137,9 +138,11 @@ class Trial:
                 self.heal()
 
     def result(self, impl: str, extra_versions: dict[str, str] | None = None) -> dict[str, Any]:
+        cpu_start = time.process_time()
         self.execute()
         elapsed = self.clock.now()
-        runtime = {"wall_ms": elapsed / 1000, **self.peaks, **process_usage()}
+        runtime = {"wall_ms": elapsed / 1000, **self.peaks, **process_usage(),
+                   "cpu_trial_s": round(time.process_time() - cpu_start, 6)}
         messages = self.messages()
         return build_result(impl, self.sc, self.recorder, self.error, self.trials_done,
                             self.window[1] - self.window[0], elapsed, messages, runtime,
