@@ -1,0 +1,3 @@
+module raftbench/go_raft
+
+go 1.24

@@ -1,0 +1,259 @@
+// Package node runs one Raft core on a goroutine of its own: the library API
+// any Go program can drive, as etcd's node.go wraps its raw node.
+//
+// A Node owns its core and its Storage. Its goroutine selects on an inbox and
+// on one time.Timer, feeds the core, and carries out each Ready in the order
+// raft.Ready documents: persist, then send, then apply. The inbox is
+// unbounded, so a sender never blocks; a stopped node drops what it is sent.
+// A crash is Stop; a restart is a new Node over the same Storage.
+package node
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"raftbench/go_raft/raft"
+)
+
+// ErrStopped is given to a proposal that reached a node after it stopped.
+var ErrStopped = errors.New("node: stopped")
+
+// Transport carries a message to another node; it must not block for long.
+type Transport interface {
+	Send(from, to int, msg raft.Message)
+}
+
+// Config is what a node is made from.
+type Config struct {
+	ID int
+	// Peers are the other members of the cluster; the node's own id may be
+	// among them (it is skipped), so that many nodes can share one slice.
+	Peers     []int
+	Transport Transport
+	Storage   raft.Storage
+	// Apply receives every committed entry, in index order, on the node's
+	// goroutine. A restarted node applies again from index 1.
+	Apply func(index int, e raft.Entry)
+	Raft  raft.Config
+	Seed  uint64 // seeds the core's SplitMix64 (its election timeouts)
+	// Now is the clock, in microseconds; nil: time since the node started.
+	Now func() int64
+	// OnTransition, if set, hears every role change on the node's goroutine.
+	OnTransition func(role raft.Role, term int)
+}
+
+type proposal struct {
+	cmd, payload string
+	done         func(index, term int, err error)
+}
+
+// Node is one running server.
+type Node struct {
+	cfg  Config
+	core *raft.Raft
+
+	mu      sync.Mutex
+	inbox   []any // raft.Message or *proposal
+	stopped bool
+	wake    chan struct{} // capacity 1: "the inbox is not empty, or stop"
+	done    chan struct{} // closed when the goroutine has returned
+
+	term     atomic.Int64
+	isLeader atomic.Bool
+}
+
+// Start makes a node over cfg.Storage and starts its goroutine.
+func Start(cfg Config) *Node {
+	if cfg.Now == nil {
+		start := time.Now()
+		cfg.Now = func() int64 { return time.Since(start).Microseconds() }
+	}
+	rng := raft.NewSplitMix64(cfg.Seed)
+	n := &Node{
+		cfg:  cfg,
+		core: raft.New(cfg.ID, cfg.Peers, cfg.Storage, cfg.Raft, rng, cfg.Now()),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+	n.publish()
+	go n.run()
+	return n
+}
+
+// Step hands the node a message from a peer; it never blocks.
+func (n *Node) Step(msg raft.Message) {
+	n.enqueue(msg)
+}
+
+// ProposeAsync asks the node to append a command. done is called on the
+// node's goroutine right after the core took (or refused) it and before its
+// Ready is carried out, so a caller can register the index before the entry
+// can be applied: with the index and term, with a *raft.NotLeaderError, or
+// with ErrStopped.
+func (n *Node) ProposeAsync(cmd, payload string, done func(index, term int, err error)) {
+	if !n.enqueue(&proposal{cmd, payload, done}) {
+		done(0, 0, ErrStopped)
+	}
+}
+
+// Propose appends cmd if this node is the leader and returns the index and
+// term at which it will commit, if it commits; isLeader is false otherwise.
+func (n *Node) Propose(cmd string) (index, term int, isLeader bool) {
+	type answer struct {
+		index, term int
+		err         error
+	}
+	ch := make(chan answer, 1)
+	n.ProposeAsync(cmd, "", func(i, t int, err error) { ch <- answer{i, t, err} })
+	a := <-ch
+	return a.index, a.term, a.err == nil
+}
+
+// State returns the node's current term and whether it believes it leads.
+func (n *Node) State() (term int, isLeader bool) {
+	return int(n.term.Load()), n.isLeader.Load()
+}
+
+// Stop stops the node and waits for its goroutine; its Storage keeps what
+// was persisted. Stop is idempotent.
+func (n *Node) Stop() {
+	n.mu.Lock()
+	n.stopped = true
+	n.mu.Unlock()
+	n.signal()
+	<-n.done
+}
+
+func (n *Node) enqueue(item any) bool {
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return false
+	}
+	n.inbox = append(n.inbox, item)
+	n.mu.Unlock()
+	n.signal()
+	return true
+}
+
+func (n *Node) signal() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take swaps out the inbox; stopped tells the loop to return.
+func (n *Node) take(buf []any) (items []any, stopped bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	items, n.inbox = n.inbox, buf[:0]
+	return items, n.stopped
+}
+
+func (n *Node) run() {
+	defer close(n.done)
+	t := newTimer(n.cfg.Now(), n.core.NextDeadline())
+	defer t.timer.Stop()
+	var spare []any
+	for {
+		select {
+		case <-n.wake:
+			items, stopped := n.take(spare)
+			if stopped {
+				n.refuse(items)
+				return
+			}
+			for i, item := range items {
+				n.handle(item)
+				items[i] = nil
+			}
+			spare = items
+		case <-t.timer.C:
+			t.armed = false
+			n.core.Tick(n.cfg.Now())
+			n.flush()
+		}
+		t.arm(n.cfg.Now(), n.core.NextDeadline())
+	}
+}
+
+// refuse answers the proposals that raced with Stop.
+func (n *Node) refuse(items []any) {
+	for _, item := range items {
+		if p, ok := item.(*proposal); ok {
+			p.done(0, 0, ErrStopped)
+		}
+	}
+}
+
+func (n *Node) handle(item any) {
+	now := n.cfg.Now()
+	switch x := item.(type) {
+	case *proposal:
+		index, term, err := n.core.Propose(x.cmd, x.payload, now)
+		x.done(index, term, err)
+	case raft.Message:
+		n.core.Step(x, now)
+	}
+	n.flush()
+}
+
+// flush carries out the core's Ready: persist, then send, then apply.
+func (n *Node) flush() {
+	if !n.core.HasReady() {
+		return
+	}
+	r := n.core.Ready()
+	if r.HardState != nil {
+		n.cfg.Storage.SetHardState(r.HardState.Term, r.HardState.VotedFor)
+	}
+	if r.LogFrom != 0 {
+		n.cfg.Storage.TruncateAndAppend(r.LogFrom, r.Entries)
+	}
+	n.publish()
+	for _, tr := range r.Transitions {
+		if n.cfg.OnTransition != nil {
+			n.cfg.OnTransition(tr.Role, tr.Term)
+		}
+	}
+	for _, m := range r.Messages {
+		n.cfg.Transport.Send(n.cfg.ID, m.To, m.Msg)
+	}
+	for _, a := range r.Committed {
+		if n.cfg.Apply != nil {
+			n.cfg.Apply(a.Index, a.Entry)
+		}
+	}
+}
+
+func (n *Node) publish() {
+	n.term.Store(int64(n.core.CurrentTerm))
+	n.isLeader.Store(n.core.Role == raft.Leader)
+}
+
+// timer is the node's one time.Timer. It moves only when the deadline moves
+// earlier; a timer that fires early just re-arms (a follower hears a
+// heartbeat far more often than it times out), as the Python runtimes do.
+type timer struct {
+	timer *time.Timer
+	at    int64
+	armed bool
+}
+
+func newTimer(now, deadline int64) *timer {
+	return &timer{timer: time.NewTimer(usDuration(deadline - now)), at: deadline, armed: true}
+}
+
+func (t *timer) arm(now, deadline int64) {
+	if !t.armed || deadline < t.at {
+		t.timer.Reset(usDuration(deadline - now))
+		t.at, t.armed = deadline, true
+	}
+}
+
+func usDuration(us int64) time.Duration {
+	return time.Duration(max(0, us)) * time.Microsecond
+}

@@ -1,0 +1,26 @@
+package raft
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotLeader matches every *NotLeaderError with errors.Is.
+var ErrNotLeader = errors.New("not the leader")
+
+// NotLeaderError is returned by Propose on a node that is not the leader.
+// LeaderHint is the leader this node last heard from in its current term,
+// or None (-1) when it knows of none; a client retries there.
+type NotLeaderError struct {
+	LeaderHint int
+}
+
+func (e *NotLeaderError) Error() string {
+	if e.LeaderHint == None {
+		return "not the leader (hint: None)"
+	}
+	return fmt.Sprintf("not the leader (hint: %d)", e.LeaderHint)
+}
+
+// Is makes errors.Is(err, ErrNotLeader) true.
+func (e *NotLeaderError) Is(target error) bool { return target == ErrNotLeader }

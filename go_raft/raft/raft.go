@@ -1,0 +1,471 @@
+package raft
+
+// Raft: the protocol of Figure 2 as a sans-I/O state machine.
+//
+// Every rule that changes a server's state lives in this file: the term check
+// at the top of Step, one handler per role, and one become* per transition.
+// Section numbers refer to the extended Raft paper (Ongaro and Ousterhout, 2014).
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+)
+
+// None is the id of no server: no vote, no known leader.
+const None = -1
+
+// Role is a server's role; its String is the trace's name for it.
+type Role int
+
+const (
+	Follower Role = iota
+	Candidate
+	Leader
+)
+
+func (r Role) String() string {
+	return [...]string{"follower", "candidate", "leader"}[r]
+}
+
+// Config holds the timing rules, in integer microseconds, and the batching cap.
+type Config struct {
+	ElectionTimeoutMinUs int64
+	ElectionTimeoutMaxUs int64
+	HeartbeatUs          int64
+	MaxBatchEntries      int
+}
+
+// Raft is one server. It is not safe for concurrent use: one runtime
+// goroutine owns it.
+type Raft struct {
+	ID int
+	// Peers excludes this server; sorted so that message order is deterministic.
+	Peers  []int
+	config Config
+	rng    *SplitMix64
+
+	CurrentTerm int
+	VotedFor    int // None if no vote in CurrentTerm
+	Log         []Entry
+	// Volatile state restarts from zero (Figure 2): a restarted server
+	// re-applies its log from the start once it learns the commit index.
+	CommitIndex int
+	LastApplied int
+	Role        Role
+	LeaderID    int // None if unknown in CurrentTerm
+	votes       map[int]bool
+	progress    map[int]*Progress
+
+	ElectionDeadline  int64
+	HeartbeatDeadline int64
+	ready             Ready
+}
+
+// New builds a server from what storage holds; now starts its election timer.
+func New(id int, members []int, storage Storage, config Config, rng *SplitMix64, now int64) *Raft {
+	if !(0 < config.ElectionTimeoutMinUs && config.ElectionTimeoutMinUs <= config.ElectionTimeoutMaxUs) ||
+		config.HeartbeatUs <= 0 || config.MaxBatchEntries <= 0 {
+		panic(fmt.Sprintf("raft: bad config %+v", config))
+	}
+	r := &Raft{ID: id, config: config, rng: rng, Role: Follower, LeaderID: None}
+	r.Peers = make([]int, 0, len(members))
+	for _, m := range members {
+		if m != id {
+			r.Peers = append(r.Peers, m)
+		}
+	}
+	slices.Sort(r.Peers)
+	r.Peers = slices.Clip(slices.Compact(r.Peers))
+	r.CurrentTerm, r.VotedFor = storage.HardState()
+	r.Log = storage.Entries()
+	r.ElectionDeadline = now + r.electionTimeout()
+	return r
+}
+
+// ---- queries ---------------------------------------------------------------
+
+// LastIndex is the index of the last log entry, 0 for an empty log.
+func (r *Raft) LastIndex() int { return len(r.Log) }
+
+// TermAt is the term of the entry at index, 0 for index 0.
+func (r *Raft) TermAt(index int) int {
+	if index > 0 {
+		return r.Log[index-1].Term
+	}
+	return 0
+}
+
+// NextDeadline is when the runtime must call Tick next, if nothing else arrives.
+func (r *Raft) NextDeadline() int64 {
+	if r.Role == Leader {
+		return r.HeartbeatDeadline
+	}
+	return r.ElectionDeadline
+}
+
+// HasReady tells whether Ready has anything for the runtime to do.
+func (r *Raft) HasReady() bool {
+	rd := &r.ready
+	return rd.HardState != nil || rd.LogFrom != 0 || len(rd.Messages) > 0 ||
+		len(rd.Transitions) > 0 || r.LastApplied < r.CommitIndex
+}
+
+// Ready hands over, and forgets, everything the runtime must now do.
+func (r *Raft) Ready() Ready {
+	rd := r.ready
+	r.ready = Ready{}
+	if rd.LogFrom != 0 {
+		rd.Entries = slices.Clone(r.Log[rd.LogFrom-1:])
+	}
+	if r.LastApplied < r.CommitIndex {
+		for i := r.LastApplied + 1; i <= r.CommitIndex; i++ {
+			rd.Committed = append(rd.Committed, Applied{i, r.Log[i-1]})
+		}
+		r.LastApplied = r.CommitIndex
+	}
+	return rd
+}
+
+// ---- inputs ----------------------------------------------------------------
+
+// Tick fires whichever deadline has passed: a heartbeat or an election timeout.
+func (r *Raft) Tick(now int64) {
+	if r.Role == Leader {
+		if now >= r.HeartbeatDeadline {
+			r.HeartbeatDeadline = now + r.config.HeartbeatUs
+			for _, peer := range r.Peers {
+				r.sendAppend(peer)
+			}
+		}
+	} else if now >= r.ElectionDeadline {
+		r.becomeCandidate(now) // section 5.2: no word from a leader in time
+	}
+}
+
+// Propose appends a client command; it returns (index, term) for the client
+// to await, or a *NotLeaderError.
+func (r *Raft) Propose(cmd, payload string, now int64) (index, term int, err error) {
+	if r.Role != Leader {
+		return 0, 0, &NotLeaderError{LeaderHint: r.LeaderID}
+	}
+	r.appendEntry(Entry{Term: r.CurrentTerm, Cmd: cmd, Payload: payload})
+	for _, peer := range r.Peers {
+		if !r.progress[peer].Inflight {
+			r.sendAppend(peer)
+		}
+	}
+	r.maybeCommit()
+	return r.LastIndex(), r.CurrentTerm, nil
+}
+
+// Step handles one message. The term rules of section 5.1 are checked once, here.
+func (r *Raft) Step(msg Message, now int64) {
+	if term := msg.MsgTerm(); term > r.CurrentTerm {
+		leader := None
+		if ae, ok := msg.(*AppendEntries); ok {
+			leader = ae.LeaderID
+		}
+		r.becomeFollower(term, leader, now)
+	} else if term < r.CurrentTerm {
+		r.rejectStale(msg)
+		return
+	}
+	if rv, ok := msg.(*RequestVote); ok {
+		r.handleRequestVote(rv, now)
+		return
+	}
+	switch r.Role {
+	case Leader:
+		r.stepLeader(msg)
+	case Candidate:
+		r.stepCandidate(msg, now)
+	default:
+		r.stepFollower(msg, now)
+	}
+}
+
+// ---- per-role handlers -----------------------------------------------------
+
+func (r *Raft) stepFollower(msg Message, now int64) {
+	if ae, ok := msg.(*AppendEntries); ok {
+		r.handleAppendEntries(ae, now)
+	}
+	// Replies to an old candidacy or leadership in this same term are stale.
+}
+
+func (r *Raft) stepCandidate(msg Message, now int64) {
+	switch m := msg.(type) {
+	case *RequestVoteReply:
+		if m.VoteGranted {
+			r.votes[m.VoterID] = true
+			if len(r.votes) >= Majority(len(r.Peers)+1) {
+				r.becomeLeader(now)
+			}
+		}
+	case *AppendEntries:
+		// Section 5.2: a leader of our own term exists, so we return to follower.
+		r.becomeFollower(r.CurrentTerm, m.LeaderID, now)
+		r.handleAppendEntries(m, now)
+	}
+}
+
+func (r *Raft) stepLeader(msg Message) {
+	switch m := msg.(type) {
+	case *AppendEntriesReply:
+		r.handleAppendReply(m)
+	case *AppendEntries:
+		// Election Safety makes a second leader in our term impossible.
+		panic(fmt.Sprintf("raft: two leaders in term %d", m.Term))
+	}
+}
+
+// ---- RequestVote (section 5.2, 5.4.1) --------------------------------------
+
+func (r *Raft) handleRequestVote(m *RequestVote, now int64) {
+	free := r.VotedFor == None || r.VotedFor == m.CandidateID
+	// Election restriction (5.4.1): the candidate's log is at least as up to date.
+	myTerm := r.TermAt(r.LastIndex())
+	upToDate := m.LastLogTerm > myTerm || (m.LastLogTerm == myTerm && m.LastLogIndex >= r.LastIndex())
+	granted := free && upToDate
+	if granted {
+		r.VotedFor = m.CandidateID
+		r.ready.HardState = &HardState{r.CurrentTerm, r.VotedFor}
+		r.ElectionDeadline = now + r.electionTimeout()
+	}
+	r.send(m.CandidateID, &RequestVoteReply{Term: r.CurrentTerm, VoteGranted: granted, VoterID: r.ID})
+}
+
+// ---- AppendEntries (section 5.3) -------------------------------------------
+
+func (r *Raft) handleAppendEntries(m *AppendEntries, now int64) {
+	r.LeaderID = m.LeaderID
+	r.ElectionDeadline = now + r.electionTimeout()
+	if m.PrevLogIndex > r.LastIndex() {
+		r.replyAppend(false, 0, r.LastIndex()+1, 0, m.LeaderID)
+		return
+	}
+	prevTerm := r.TermAt(m.PrevLogIndex)
+	if prevTerm != m.PrevLogTerm {
+		first := r.firstIndexOfTerm(m.PrevLogIndex, prevTerm)
+		r.replyAppend(false, 0, first, prevTerm, m.LeaderID)
+		return
+	}
+	r.merge(m.PrevLogIndex, m.Entries)
+	lastNew := m.PrevLogIndex + len(m.Entries)
+	if m.LeaderCommit > r.CommitIndex {
+		r.CommitIndex = max(r.CommitIndex, min(m.LeaderCommit, lastNew))
+	}
+	r.replyAppend(true, lastNew, 0, 0, m.LeaderID)
+}
+
+// merge appends entries after prevIndex, truncating only at a real conflict.
+// An entry that already matches stays: a delayed, shorter AppendEntries must
+// never cut off entries a newer one delivered (Figure 2, receiver rule 3).
+func (r *Raft) merge(prevIndex int, entries []Entry) {
+	for offset, entry := range entries {
+		index := prevIndex + 1 + offset
+		if index <= r.LastIndex() {
+			if r.Log[index-1].Term == entry.Term {
+				continue
+			}
+			if index <= r.CommitIndex {
+				panic("raft: truncating a committed entry")
+			}
+			r.Log = r.Log[:index-1]
+		}
+		r.Log = append(r.Log, entries[offset:]...)
+		r.markLog(index)
+		return
+	}
+}
+
+func (r *Raft) firstIndexOfTerm(index, term int) int {
+	for index > 1 && r.Log[index-2].Term == term {
+		index--
+	}
+	return index
+}
+
+func (r *Raft) replyAppend(success bool, match, conflictIndex, conflictTerm, to int) {
+	r.send(to, &AppendEntriesReply{
+		Term: r.CurrentTerm, Success: success, FollowerID: r.ID,
+		MatchIndex: match, ConflictIndex: conflictIndex, ConflictTerm: conflictTerm,
+	})
+}
+
+func (r *Raft) handleAppendReply(m *AppendEntriesReply) {
+	pr := r.progress[m.FollowerID]
+	pr.Inflight = false
+	if m.Success {
+		if m.MatchIndex > pr.MatchIndex {
+			pr.MatchIndex = m.MatchIndex
+			r.maybeCommit()
+		}
+		pr.NextIndex = max(pr.NextIndex, m.MatchIndex+1)
+		if pr.NextIndex <= r.LastIndex() {
+			r.sendAppend(m.FollowerID)
+		}
+		return
+	}
+	// Fast backtracking (5.3): skip a whole conflicting term per round trip.
+	target := max(pr.MatchIndex+1, r.nextAfterConflict(m))
+	if target < pr.NextIndex { // otherwise the rejection is stale
+		pr.NextIndex = target
+		r.sendAppend(m.FollowerID)
+	}
+}
+
+func (r *Raft) nextAfterConflict(m *AppendEntriesReply) int {
+	if m.ConflictTerm != 0 {
+		for index := min(m.ConflictIndex, r.LastIndex()); index > 0; index-- {
+			if r.Log[index-1].Term == m.ConflictTerm {
+				return index + 1
+			}
+		}
+	}
+	return m.ConflictIndex
+}
+
+func (r *Raft) sendAppend(peer int) {
+	pr := r.progress[peer]
+	prev := pr.NextIndex - 1
+	end := min(prev+r.config.MaxBatchEntries, len(r.Log))
+	var batch []Entry
+	if prev < end {
+		batch = slices.Clone(r.Log[prev:end])
+	}
+	pr.Inflight = len(batch) > 0
+	r.send(peer, &AppendEntries{
+		Term: r.CurrentTerm, LeaderID: r.ID, PrevLogIndex: prev, PrevLogTerm: r.TermAt(prev),
+		Entries: batch, LeaderCommit: r.CommitIndex,
+	})
+}
+
+// maybeCommit advances CommitIndex by counting replicas (5.3, 5.4.2). Only an
+// entry of the current term is committed by counting; earlier ones follow it
+// (the Figure 8 case).
+//
+// The count first is only a shortcut with the same result: unless a majority
+// holds an index above CommitIndex, the quorum index cannot be above it. It
+// keeps a leader of thousands of followers from sorting on every reply.
+func (r *Raft) maybeCommit() {
+	above := 0
+	if r.LastIndex() > r.CommitIndex {
+		above++
+	}
+	for _, peer := range r.Peers {
+		if r.progress[peer].MatchIndex > r.CommitIndex {
+			above++
+		}
+	}
+	if above < Majority(len(r.Peers)+1) {
+		return
+	}
+	matches := make([]int, 0, len(r.Peers)+1)
+	matches = append(matches, r.LastIndex())
+	for _, peer := range r.Peers {
+		matches = append(matches, r.progress[peer].MatchIndex)
+	}
+	n := CommittedIndex(matches)
+	if n > r.CommitIndex && r.TermAt(n) == r.CurrentTerm {
+		r.CommitIndex = n
+	}
+}
+
+// ---- transitions -----------------------------------------------------------
+
+func (r *Raft) becomeFollower(term, leaderID int, now int64) {
+	if r.Role != Follower {
+		// Its old deadline is long past; a fresh one avoids an instant re-election.
+		r.ElectionDeadline = now + r.electionTimeout()
+	}
+	if term != r.CurrentTerm {
+		r.CurrentTerm, r.VotedFor = term, None
+		r.ready.HardState = &HardState{term, None}
+	}
+	r.LeaderID = leaderID
+	r.setRole(Follower)
+}
+
+func (r *Raft) becomeCandidate(now int64) {
+	r.CurrentTerm++
+	r.VotedFor = r.ID
+	r.ready.HardState = &HardState{r.CurrentTerm, r.ID}
+	r.LeaderID = None
+	r.votes = map[int]bool{r.ID: true}
+	r.ElectionDeadline = now + r.electionTimeout()
+	r.setRole(Candidate)
+	if len(r.votes) >= Majority(len(r.Peers)+1) {
+		r.becomeLeader(now)
+		return
+	}
+	last := r.LastIndex()
+	// One value for every peer: messages are never mutated once sent.
+	request := &RequestVote{Term: r.CurrentTerm, CandidateID: r.ID, LastLogIndex: last, LastLogTerm: r.TermAt(last)}
+	for _, peer := range r.Peers {
+		r.send(peer, request)
+	}
+}
+
+func (r *Raft) becomeLeader(now int64) {
+	r.LeaderID = r.ID
+	r.progress = make(map[int]*Progress, len(r.Peers))
+	for _, p := range r.Peers {
+		r.progress[p] = &Progress{NextIndex: r.LastIndex() + 1}
+	}
+	r.setRole(Leader)
+	// Section 8: a no-op of the new term lets earlier entries commit.
+	r.appendEntry(Entry{Term: r.CurrentTerm, Noop: true})
+	r.HeartbeatDeadline = now + r.config.HeartbeatUs
+	for _, peer := range r.Peers {
+		r.sendAppend(peer)
+	}
+	r.maybeCommit()
+}
+
+// setRole records a transition; every candidacy is one, even from candidate.
+func (r *Raft) setRole(role Role) {
+	if role != r.Role || role == Candidate {
+		r.ready.Transitions = append(r.ready.Transitions, Transition{role, r.CurrentTerm})
+	}
+	r.Role = role
+}
+
+// ---- helpers ---------------------------------------------------------------
+
+func (r *Raft) appendEntry(e Entry) {
+	r.Log = append(r.Log, e)
+	r.markLog(r.LastIndex())
+}
+
+func (r *Raft) markLog(index int) {
+	if r.ready.LogFrom == 0 {
+		r.ready.LogFrom = index
+	} else {
+		r.ready.LogFrom = min(r.ready.LogFrom, index)
+	}
+}
+
+func (r *Raft) send(to int, msg Message) {
+	r.ready.Messages = append(r.ready.Messages, Envelope{to, msg})
+}
+
+func (r *Raft) electionTimeout() int64 {
+	return r.rng.UniformInt(r.config.ElectionTimeoutMinUs, r.config.ElectionTimeoutMaxUs)
+}
+
+// rejectStale answers an old-term request so its sender learns our term.
+func (r *Raft) rejectStale(msg Message) {
+	if slog.Default().Enabled(context.Background(), slog.LevelDebug) {
+		slog.Debug("raft: drop stale message", "node", r.ID, "type", fmt.Sprintf("%T", msg),
+			"term", msg.MsgTerm(), "current", r.CurrentTerm)
+	}
+	switch m := msg.(type) {
+	case *RequestVote:
+		r.send(m.CandidateID, &RequestVoteReply{Term: r.CurrentTerm, VoteGranted: false, VoterID: r.ID})
+	case *AppendEntries:
+		r.replyAppend(false, 0, 0, 0, m.LeaderID)
+	}
+}

@@ -1,0 +1,122 @@
+// Package result builds the result object every driver prints
+// (docs/protocol.md, "Result"), ported from py_raft/result.py.
+package result
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"raftbench/go_raft/internal/pyjson"
+	"raftbench/go_raft/recorder"
+	"raftbench/go_raft/scenario"
+)
+
+// Version is the go_raft package version.
+const Version = "0.1.0"
+
+// procStatus reads one "Key: value ..." field of /proc/self/status.
+func procStatus(key string) (int, bool) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), key+":"); ok {
+			fields := strings.Fields(rest)
+			if len(fields) > 0 {
+				v, err := strconv.Atoi(fields[0])
+				return v, err == nil
+			}
+		}
+	}
+	return 0, false
+}
+
+// PeakRSSKb is this process's peak resident set (VmHWM). ru_maxrss is only
+// the fallback: Linux carries it across exec, so a driver spawned by a large
+// harness would report the harness's peak.
+func PeakRSSKb() int {
+	if v, ok := procStatus("VmHWM"); ok {
+		return v
+	}
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return int(ru.Maxrss)
+}
+
+// OSThreads is the number of OS threads of this process now (0 if unknown).
+func OSThreads() int {
+	v, _ := procStatus("Threads")
+	return v
+}
+
+// ProcessUsage is this process's CPU time and peak RSS so far, appended to obj.
+func ProcessUsage(obj pyjson.Obj) pyjson.Obj {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	secs := func(tv syscall.Timeval) float64 {
+		return recorder.RoundTo(float64(tv.Sec)+float64(tv.Usec)/1e6, 6)
+	}
+	return append(obj, pyjson.O("cpu_user_s", secs(ru.Utime), "cpu_sys_s", secs(ru.Stime),
+		"max_rss_kb", PeakRSSKb())...)
+}
+
+// Versions is the result's versions object.
+func Versions() pyjson.Obj {
+	return pyjson.O("go", runtime.Version(), "go_raft", Version,
+		"gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0)))
+}
+
+// Verdict decides ok: the scenario finished and no safety rule broke.
+func Verdict(sc *scenario.Scenario, rec *recorder.Recorder, errMsg string, trialsDone int) (bool, string) {
+	switch {
+	case rec.Violation != "":
+		return false, rec.Violation
+	case errMsg != "":
+		return false, errMsg
+	case rec.FirstLeaderUs < 0:
+		return false, "no leader elected"
+	case sc.Scenario == "failover" && trialsDone < sc.Trials:
+		return false, fmt.Sprintf("only %d of %d failovers completed", trialsDone, sc.Trials)
+	}
+	return true, ""
+}
+
+// Trial is what a runtime hands over to build a result.
+type Trial struct {
+	Impl       string
+	Scenario   *scenario.Scenario
+	Recorder   *recorder.Recorder
+	Error      string
+	TrialsDone int
+	WindowUs   int64
+	ElapsedUs  int64
+	Sent       int
+	Dropped    int
+	Runtime    pyjson.Obj
+}
+
+// Build returns the result object, ready for pyjson.Dumps.
+func Build(t Trial) pyjson.Obj {
+	ok, err := Verdict(t.Scenario, t.Recorder, t.Error, t.TrialsDone)
+	var errV any
+	if !ok {
+		errV = err
+	}
+	return pyjson.O(
+		"impl", t.Impl,
+		"ok", ok,
+		"error", errV,
+		"scenario", t.Scenario.ToJSON(),
+		"metrics", t.Recorder.Metrics(t.ElapsedUs, t.WindowUs, t.Sent, t.Dropped),
+		"runtime", t.Runtime,
+		"versions", Versions(),
+	)
+}

@@ -1,0 +1,389 @@
+// Package runtime is the goroutine runtime: a real-time trial on package
+// node, ported from py_raft/threads_rt.py, host.py and trial.py.
+//
+// Goroutines per trial:
+//   - one per node (package node), selecting on its inbox and its time.Timer;
+//   - the network is time.AfterFunc(delay, deliver) per message, with the
+//     shared network model (package network) guarded by a mutex;
+//   - one per client, waiting on a channel per command;
+//   - the main goroutine runs the scenario's script, and one more the fault
+//     schedule (script.go).
+//
+// Shutdown stops every node (a stopped node drops what it is sent and never
+// blocks a sender), then waits for the clients and the fault goroutine.
+package runtime
+
+import (
+	"bufio"
+	"fmt"
+	goruntime "runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"raftbench/go_raft/internal/pyjson"
+	"raftbench/go_raft/kv"
+	"raftbench/go_raft/network"
+	"raftbench/go_raft/node"
+	"raftbench/go_raft/raft"
+	"raftbench/go_raft/recorder"
+	"raftbench/go_raft/result"
+	"raftbench/go_raft/scenario"
+	"raftbench/go_raft/sim"
+)
+
+// Outcomes a client is told: committed, lost (retry), or redirected to a hint.
+const (
+	outcomeOK = iota
+	outcomeLost
+	outcomeRedirect
+)
+
+type reply struct {
+	outcome int
+	value   int // the index, or the leader hint (-1: none)
+}
+
+type pending struct {
+	cmd    string
+	sentUs int64
+	reply  func(reply)
+}
+
+// host is one incarnation of a node and what the runtime keeps beside it.
+// pending and kv belong to the node's goroutine while it runs.
+type host struct {
+	id      int
+	node    *node.Node
+	kv      *kv.KeyValue
+	pending map[int]pending
+}
+
+// Cluster is one real-time trial.
+type Cluster struct {
+	sc         *scenario.Scenario
+	start      time.Time
+	rec        *recorder.Recorder
+	controlRng *raft.SplitMix64
+	config     raft.Config
+
+	netMu sync.Mutex
+	net   *network.Network
+
+	membership   sync.Mutex // crash and restart come from two goroutines
+	nodesMu      sync.RWMutex
+	hosts        []*host
+	incarnations []int
+	storages     []*raft.MemoryStorage
+	members      []int
+
+	clientsOn atomic.Bool
+	clientWG  sync.WaitGroup
+	leaderCh  chan struct{} // capacity 1: "the known leader changed"
+	stopping  chan struct{} // closed at the end of the trial
+
+	errMsg         string
+	trialsDone     int
+	window         [2]int64
+	threadsPeak    int
+	goroutinesPeak int
+}
+
+// New prepares a trial; trace may be nil.
+func New(sc *scenario.Scenario, trace *bufio.Writer) *Cluster {
+	seed := uint64(sc.Seed)
+	c := &Cluster{
+		sc:         sc,
+		start:      time.Now(),
+		controlRng: raft.NewSplitMix64(raft.DeriveSeed(seed, 0)),
+		config:     sim.MakeConfig(sc),
+		net: network.New(scenario.Us(sc.Network.LatencyMs), scenario.Us(sc.Network.JitterMs),
+			sc.Network.DropRate, raft.NewSplitMix64(raft.DeriveSeed(seed, 1))),
+		hosts:        make([]*host, sc.Nodes),
+		incarnations: make([]int, sc.Nodes),
+		storages:     make([]*raft.MemoryStorage, sc.Nodes),
+		leaderCh:     make(chan struct{}, 1),
+		stopping:     make(chan struct{}),
+	}
+	c.rec = recorder.New(trace, c.notify)
+	c.members = make([]int, sc.Nodes) // shared by every node: the core skips its own id
+	for i := range c.storages {
+		c.storages[i] = raft.NewMemoryStorage()
+		c.members[i] = i
+	}
+	return c
+}
+
+func (c *Cluster) now() int64 { return time.Since(c.start).Microseconds() }
+
+func (c *Cluster) notify() {
+	select {
+	case c.leaderCh <- struct{}{}:
+	default:
+	}
+}
+
+// ---- network ---------------------------------------------------------------
+
+// Send is the nodes' transport: the network model decides, a timer delivers.
+func (c *Cluster) Send(src, dst int, msg raft.Message) {
+	c.netMu.Lock()
+	delay, ok := c.net.Delay(src, dst)
+	c.netMu.Unlock()
+	if ok {
+		time.AfterFunc(time.Duration(delay)*time.Microsecond, func() { c.deliver(dst, msg) })
+	}
+}
+
+func (c *Cluster) deliver(dst int, msg raft.Message) {
+	if h := c.host(dst); h != nil {
+		h.node.Step(msg) // a stopped node drops it
+	}
+}
+
+// ---- nodes and faults ------------------------------------------------------
+
+func (c *Cluster) host(id int) *host {
+	c.nodesMu.RLock()
+	defer c.nodesMu.RUnlock()
+	return c.hosts[id]
+}
+
+func (c *Cluster) startNode(id int) {
+	h := &host{id: id, kv: kv.New(), pending: map[int]pending{}}
+	h.node = node.Start(node.Config{
+		ID: id, Peers: c.members, Transport: c, Storage: c.storages[id],
+		Apply: func(index int, e raft.Entry) { c.apply(h, index, e) },
+		Raft:  c.config, Seed: sim.NodeSeed(uint64(c.sc.Seed), id, c.incarnations[id]),
+		Now:          c.now,
+		OnTransition: func(role raft.Role, term int) { c.rec.State(c.now(), id, role, term) },
+	})
+	c.nodesMu.Lock()
+	c.hosts[id] = h
+	c.nodesMu.Unlock()
+}
+
+// apply runs on the node's goroutine: trace, state machine, then the client.
+func (c *Cluster) apply(h *host, index int, e raft.Entry) {
+	now := c.now()
+	c.rec.Apply(now, h.id, index, e)
+	h.kv.Apply(index, e)
+	p, ok := h.pending[index]
+	if !ok {
+		return
+	}
+	delete(h.pending, index)
+	if !e.Noop && e.Cmd == p.cmd {
+		c.rec.Ack(now, p.cmd, index, now-p.sentUs)
+		p.reply(reply{outcomeOK, index})
+	} else {
+		p.reply(reply{outcomeLost, index})
+	}
+}
+
+func (c *Cluster) crash(id int) {
+	c.membership.Lock()
+	defer c.membership.Unlock()
+	h := c.host(id)
+	if h == nil {
+		return
+	}
+	c.nodesMu.Lock()
+	c.hosts[id] = nil
+	c.nodesMu.Unlock()
+	c.incarnations[id]++
+	c.rec.Crash(c.now(), id)
+	h.node.Stop()
+	h.failPending()
+}
+
+// failPending tells every waiting client its command is lost (the node crashed).
+func (h *host) failPending() {
+	indexes := make([]int, 0, len(h.pending))
+	for index := range h.pending {
+		indexes = append(indexes, index)
+	}
+	slices.Sort(indexes)
+	for _, index := range indexes {
+		h.pending[index].reply(reply{outcomeLost, index})
+	}
+	h.pending = map[int]pending{}
+}
+
+func (c *Cluster) restart(id int) {
+	c.membership.Lock()
+	defer c.membership.Unlock()
+	if c.host(id) == nil {
+		c.rec.Restart(c.now(), id)
+		c.startNode(id)
+	}
+}
+
+func (c *Cluster) alive(id int) bool { return c.host(id) != nil }
+
+func (c *Cluster) partition(groups [][]int) {
+	c.netMu.Lock()
+	c.net.Partition(groups)
+	c.netMu.Unlock()
+	c.rec.Partition(c.now(), groups)
+}
+
+func (c *Cluster) heal() {
+	c.netMu.Lock()
+	c.net.Heal()
+	c.netMu.Unlock()
+	c.rec.Heal(c.now())
+}
+
+// ---- clients ---------------------------------------------------------------
+
+// propose sends one client command to h; answer hears the outcome once.
+func (c *Cluster) propose(h *host, cmd, payload string, answer func(reply)) {
+	h.node.ProposeAsync(cmd, payload, func(index, _ int, err error) {
+		switch e := err.(type) {
+		case nil:
+			h.pending[index] = pending{cmd, c.now(), answer}
+		case *raft.NotLeaderError:
+			answer(reply{outcomeRedirect, e.LeaderHint})
+		default:
+			answer(reply{outcomeLost, -1}) // it raced with a crash
+		}
+	})
+}
+
+// sleep waits d, or less if the trial is stopping.
+func (c *Cluster) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.stopping:
+	}
+}
+
+func msDuration(ms float64) time.Duration {
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
+// client is one closed-loop client, with the rules of threads_rt._client.
+func (c *Cluster) client(id, guess int) {
+	defer c.clientWG.Done()
+	n := c.sc.Nodes
+	payload := strings.Repeat("x", c.sc.PayloadBytes)
+	retry, timeout := msDuration(c.sc.ClientRetryMs), msDuration(c.sc.ClientTimeoutMs)
+	hop := msDuration(c.sc.Network.LatencyMs) // a client is one network hop from the nodes
+	seq := 0
+	c.sleep(hop)
+	for c.clientsOn.Load() {
+		seq++
+		h := c.host(guess)
+		if h == nil {
+			guess = (guess + 1) % n
+			c.sleep(retry)
+			continue
+		}
+		ch := make(chan reply, 1)
+		c.propose(h, fmt.Sprintf("c%d.%d", id, seq), payload, func(r reply) {
+			select {
+			case ch <- r:
+			default:
+			}
+		})
+		r, ok := c.await(ch, timeout)
+		if !ok {
+			guess = (guess + 1) % n
+			continue
+		}
+		switch r.outcome {
+		case outcomeOK:
+			c.sleep(2 * hop) // the ack back, the next request out
+			continue
+		case outcomeLost:
+			if !c.alive(guess) {
+				guess = (guess + 1) % n
+			}
+		default:
+			if r.value >= 0 {
+				guess = r.value
+			} else {
+				guess = (guess + 1) % n
+			}
+		}
+		c.sleep(retry)
+	}
+}
+
+// await waits for a command's outcome; false: no answer in time, or the end.
+func (c *Cluster) await(ch chan reply, timeout time.Duration) (reply, bool) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r, true
+	case <-t.C:
+	case <-c.stopping:
+	}
+	return reply{}, false
+}
+
+func (c *Cluster) startClients(leader int) {
+	c.clientsOn.Store(true)
+	for id := range c.sc.Clients {
+		c.clientWG.Add(1)
+		go c.client(id, leader)
+	}
+}
+
+func (c *Cluster) stopClients() { c.clientsOn.Store(false) }
+
+// ---- the trial -------------------------------------------------------------
+
+func (c *Cluster) sample() {
+	c.threadsPeak = max(c.threadsPeak, result.OSThreads())
+	c.goroutinesPeak = max(c.goroutinesPeak, goruntime.NumGoroutine())
+}
+
+func (c *Cluster) execute() {
+	for id := range c.sc.Nodes {
+		c.startNode(id)
+	}
+	var faults sync.WaitGroup
+	faults.Add(1)
+	go func() {
+		defer faults.Done()
+		c.drive(c.faultScript, false)
+	}()
+	c.sample()
+	defer func() {
+		close(c.stopping)
+		c.stopClients()
+		for id := range c.sc.Nodes {
+			if h := c.host(id); h != nil {
+				h.node.Stop()
+				h.failPending()
+			}
+		}
+		c.clientWG.Wait()
+		faults.Wait()
+	}()
+	c.drive(c.script, true)
+}
+
+// Run runs one trial in real time and builds its result.
+func Run(sc *scenario.Scenario, trace *bufio.Writer) pyjson.Obj {
+	c := New(sc, trace)
+	c.execute()
+	elapsed := c.now()
+	rt := result.ProcessUsage(pyjson.O("wall_ms", float64(elapsed)/1000,
+		"threads_peak", c.threadsPeak, "goroutines_peak", c.goroutinesPeak))
+	c.netMu.Lock()
+	sent, dropped := c.net.Sent, c.net.Dropped
+	c.netMu.Unlock()
+	return result.Build(result.Trial{
+		Impl: "go", Scenario: sc, Recorder: c.rec, Error: c.errMsg, TrialsDone: c.trialsDone,
+		WindowUs: c.window[1] - c.window[0], ElapsedUs: elapsed, Sent: sent, Dropped: dropped,
+		Runtime: rt,
+	})
+}

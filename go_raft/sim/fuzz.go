@@ -1,0 +1,149 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"raftbench/go_raft/raft"
+	"raftbench/go_raft/scenario"
+)
+
+// FuzzStream is the derive_seed stream of the fuzz scenario generator.
+const FuzzStream = 0xF0225EED
+
+// FuzzDurationMs is how long the clients of a fuzz scenario run.
+const FuzzDurationMs = 1500
+
+// FuzzScenario draws a small cluster, a lossy network and a fault schedule,
+// with the same draws in the same order as py_raft/fuzz.py's fuzz_scenario,
+// so that a failing seed reproduces in either language.
+func FuzzScenario(seed int64) scenario.Scenario {
+	rng := raft.NewSplitMix64(raft.DeriveSeed(uint64(seed), FuzzStream))
+	nodes := int(rng.UniformInt(1, 7))
+	faults := []scenario.Fault{}
+	count := rng.UniformInt(0, 8)
+	for range count {
+		f := scenario.Fault{AtMs: float64(rng.UniformInt(0, FuzzDurationMs))}
+		f.Action = [...]string{"crash", "restart", "partition", "heal"}[rng.UniformInt(0, 3)]
+		switch f.Action {
+		case "crash", "restart":
+			pick := int(rng.UniformInt(0, int64(nodes)))
+			if pick == nodes {
+				pick = scenario.LeaderRef
+			}
+			f.Node, f.HasNode = pick, true
+		case "partition":
+			side := make([]int64, nodes)
+			for n := range side {
+				side[n] = rng.UniformInt(0, 1)
+			}
+			f.Groups = [][]int{{}, {}}
+			for n, g := range side {
+				f.Groups[g] = append(f.Groups[g], n)
+			}
+		}
+		faults = append(faults, f)
+	}
+	sc := scenario.Default()
+	sc.Scenario = "replication"
+	sc.Nodes = nodes
+	sc.Seed = seed
+	sc.Network = scenario.Network{
+		LatencyMs: float64(rng.UniformInt(100, 5000)) / 1000,
+		JitterMs:  float64(rng.UniformInt(0, 5000)) / 1000,
+		DropRate:  float64(rng.UniformInt(0, 30)) / 100,
+	}
+	sc.Clients = int(rng.UniformInt(1, 3))
+	sc.DurationMs = FuzzDurationMs
+	sc.MaxBatchEntries = int(rng.UniformInt(1, 8))
+	sc.Faults = sortFaults(faults)
+	sc.TimeoutMs = 4 * FuzzDurationMs
+	return sc
+}
+
+// sortFaults orders faults by time, keeping the listed order of equal times.
+func sortFaults(faults []scenario.Fault) []scenario.Fault {
+	out := make([]scenario.Fault, 0, len(faults))
+	for _, f := range faults {
+		i := len(out)
+		for i > 0 && out[i-1].AtMs > f.AtMs {
+			i--
+		}
+		out = append(out[:i], append([]scenario.Fault{f}, out[i:]...)...)
+	}
+	return out
+}
+
+// RunSeed simulates one fuzz seed with the invariants on; it returns the
+// violation, or nil. A panic in the core (a broken assertion) counts as one.
+func RunSeed(seed int64) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	sc := FuzzScenario(seed)
+	s := New(&sc, nil, true)
+	s.Run()
+	return s.Violation
+}
+
+// Failure is one seed that broke an invariant.
+type Failure struct {
+	Seed int64
+	Err  error
+}
+
+// Fuzz runs seeds first..first+n-1 on jobs goroutines (0: GOMAXPROCS) and
+// returns the failures in seed order.
+func Fuzz(first, n int64, jobs int) []Failure {
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	results := make([]error, n)
+	var next int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= n {
+					return
+				}
+				results[i] = RunSeed(first + i)
+			}
+		}()
+	}
+	wg.Wait()
+	var out []Failure
+	for i, err := range results {
+		if err != nil {
+			out = append(out, Failure{first + int64(i), err})
+		}
+	}
+	return out
+}
+
+// FuzzMain is the `goraft fuzz` command: it prints each failing seed, then
+// "N seeds, V violations, T s", as python -m py_raft.fuzz does.
+func FuzzMain(w io.Writer, first, n int64, jobs int) int {
+	start := time.Now()
+	failures := Fuzz(first, n, jobs)
+	for _, f := range failures {
+		fmt.Fprintf(w, "seed %d: %v\n", f.Seed, f.Err)
+	}
+	fmt.Fprintf(w, "%d seeds, %d violations, %.1f s\n", n, len(failures), time.Since(start).Seconds())
+	if len(failures) > 0 {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,65 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"testing"
+
+	"raftbench/go_raft/scenario"
+)
+
+// fuzzSeeds is sized to stay well under a minute with -race on two cores.
+const fuzzSeeds = 1000
+
+// Every fuzz seed must keep the Figure 3 properties; a failure prints its seed.
+func TestFuzzSeedsKeepInvariants(t *testing.T) {
+	for _, f := range Fuzz(1, fuzzSeeds, 0) {
+		t.Errorf("seed %d: %v", f.Seed, f.Err)
+	}
+}
+
+func trace(t *testing.T, sc *scenario.Scenario) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	s := New(sc, w, true)
+	s.Run()
+	if s.Violation != nil {
+		t.Fatal(s.Violation)
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+func TestSameSeedSameTrace(t *testing.T) {
+	sc := FuzzScenario(42)
+	a, b := trace(t, &sc), trace(t, &sc)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Fatalf("traces differ or are empty (%d, %d bytes)", len(a), len(b))
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	for _, text := range []string{
+		`{"scenario": "election", "nodes": 5}`,
+		`{"scenario": "failover", "nodes": 3, "trials": 5}`,
+		`{"scenario": "replication", "nodes": 3, "clients": 4, "duration_ms": 200}`,
+		`{"scenario": "replication", "nodes": 1, "commands": 50}`,
+	} {
+		sc, err := scenario.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(&sc, nil, true)
+		s.Run()
+		if s.Violation != nil || s.Error != "" || s.Recorder.FirstLeaderUs < 0 {
+			t.Errorf("%s: violation %v, error %q", text, s.Violation, s.Error)
+		}
+		if sc.Scenario == "failover" && s.TrialsDone != sc.Trials {
+			t.Errorf("%s: %d failovers", text, s.TrialsDone)
+		}
+		if sc.Commands != 0 && s.Recorder.Acks < sc.Commands {
+			t.Errorf("%s: %d acks", text, s.Recorder.Acks)
+		}
+	}
+}
