@@ -140,7 +140,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--impls", default=",".join(IMPLS))
     p.add_argument("--alpha", type=float, default=0.01)
-    p.add_argument("--min-effect", type=float, default=0.10)
+    p.add_argument("--min-effect", type=float, default=0.08)
     p.add_argument("--selftest-slowdown", type=float, default=None,
                    help="slow this checkout's message handling by this factor (self-test)")
     p.add_argument("--record", action="store_true", help="name HEAD the baseline")

@@ -142,10 +142,11 @@ def _int(raw: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
     return v
 
 
-def _num(raw: dict[str, Any], key: str, default: float, lo: float = 0.0) -> float:
+def _num(raw: dict[str, Any], key: str, default: float, lo: float = 0.0,
+         name: str | None = None) -> float:
     v = raw.get(key, default)
-    if not _is_num(v) or v < lo or v != v:
-        raise ScenarioError(f"{key}: must be a number >= {lo:g}, got {v!r}")
+    if not _is_num(v) or v < lo or v != v or v == float("inf"):
+        raise ScenarioError(f"{name or key}: must be a finite number >= {lo:g}, got {v!r}")
     return float(v)
 
 
@@ -183,9 +184,9 @@ def _faults(raw: Any, nodes: int) -> tuple[Fault, ...]:
         for key in f:
             if key not in Fault.__dataclass_fields__:
                 raise ScenarioError(f"{where}.{key}: unknown field")
-        at = _num(f, "at_ms", -1.0)
-        if at < 0:
+        if "at_ms" not in f:
             raise ScenarioError(f"{where}.at_ms: required, a number >= 0")
+        at = _num(f, "at_ms", 0.0, name=f"{where}.at_ms")
         action = f.get("action")
         if action not in ACTIONS:
             raise ScenarioError(f"{where}.action: must be one of {', '.join(ACTIONS)}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from py_raft.core import Config, MemoryStorage, Message, NotLeader, Raft, SplitMix64, derive_seed
-from py_raft.invariants import Invariants
+from py_raft.invariants import Invariants, SafetyViolation
 from py_raft.kv import KeyValue
 from py_raft.network import Network
 from py_raft.recorder import Recorder
@@ -86,6 +86,7 @@ class Sim:
         self.crash_us = 0
         self.last_crashed = -1
         self.error: str | None = None
+        self.violation: str | None = None  # a broken Figure 3 property ends the run
 
     # ---- the event loop -----------------------------------------------------------------
 
@@ -106,7 +107,11 @@ class Sim:
                 break
             self.now = t
             self.events += 1
-            self._dispatch(kind, arg)
+            try:
+                self._dispatch(kind, arg)
+            except SafetyViolation as e:
+                self.violation = str(e)
+                break
         if self.clients_on:
             self.window[1] = self.now
 
@@ -354,5 +359,6 @@ def run(sc: Scenario, trace: TextIO | None = None, check: bool = True) -> dict[s
     sim.run()
     runtime = {"virtual": True, "events": sim.events, **process_usage()}
     net = sim.network
-    return build_result("py-sim", sc, sim.recorder, sim.error, sim.trials_done,
+    error = f"safety violation: {sim.violation}" if sim.violation else sim.error
+    return build_result("py-sim", sc, sim.recorder, error, sim.trials_done,
                         sim.window[1] - sim.window[0], sim.now, (net.sent, net.dropped), runtime)

@@ -37,7 +37,7 @@ def _run(cmd: list[str], stdin: str | None = None) -> subprocess.CompletedProces
 
 
 def _first_difference(a: list[str], b: list[str]) -> str:
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return f"line {i + 1}:\n  py: {x}\n  go: {y}"
     return f"lengths differ: py {len(a)} lines, go {len(b)} lines"

@@ -10,6 +10,8 @@ package node
 
 import (
 	"errors"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -196,9 +198,33 @@ func (n *Node) handle(item any) {
 		index, term, err := n.core.Propose(x.cmd, x.payload, now)
 		x.done(index, term, err)
 	case raft.Message:
+		if selftestSlowdown != 1 {
+			n.slowStep(x, now)
+			return
+		}
 		n.core.Step(x, now)
 	}
 	n.flush()
+}
+
+// selftestSlowdown is RAFTBENCH_SELFTEST_SLOWDOWN, which exists only for the
+// regression gate's self-test (docs/benchmarking.md): a factor such as 1.5
+// makes the handling of every message take that many times as long.
+var selftestSlowdown = func() float64 {
+	f, err := strconv.ParseFloat(os.Getenv("RAFTBENCH_SELFTEST_SLOWDOWN"), 64)
+	if err != nil || f <= 0 {
+		return 1
+	}
+	return f
+}()
+
+func (n *Node) slowStep(msg raft.Message, now int64) {
+	start := time.Now()
+	n.core.Step(msg, now)
+	n.flush()
+	until := start.Add(time.Duration(float64(time.Since(start)) * selftestSlowdown))
+	for time.Now().Before(until) {
+	}
 }
 
 // flush carries out the core's Ready: persist, then send, then apply.

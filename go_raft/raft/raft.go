@@ -310,18 +310,26 @@ func (r *Raft) handleAppendReply(m *AppendEntriesReply) {
 		return
 	}
 	// Fast backtracking (5.3): skip a whole conflicting term per round trip.
-	target := max(pr.MatchIndex+1, r.nextAfterConflict(m))
+	target := max(pr.MatchIndex+1, r.nextAfterConflict(m, pr.NextIndex-1))
 	if target < pr.NextIndex { // otherwise the rejection is stale
 		pr.NextIndex = target
 		r.sendAppend(m.FollowerID)
 	}
 }
 
-func (r *Raft) nextAfterConflict(m *AppendEntriesReply) int {
+// nextAfterConflict is the next index to try after a rejection. If the leader
+// holds entries of the follower's conflicting term, it resumes after its last
+// one; all of them lie below the rejected prev index, since terms only grow
+// along a log. Otherwise it skips the follower's whole conflicting term.
+func (r *Raft) nextAfterConflict(m *AppendEntriesReply, rejectedPrev int) int {
 	if m.ConflictTerm != 0 {
-		for index := min(m.ConflictIndex, r.LastIndex()); index > 0; index-- {
-			if r.Log[index-1].Term == m.ConflictTerm {
+		for index := min(rejectedPrev, r.LastIndex()); index > 0; index-- {
+			term := r.Log[index-1].Term
+			if term == m.ConflictTerm {
 				return index + 1
+			}
+			if term < m.ConflictTerm {
+				break
 			}
 		}
 	}

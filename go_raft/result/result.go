@@ -68,6 +68,14 @@ func ProcessUsage(obj pyjson.Obj) pyjson.Obj {
 		"max_rss_kb", PeakRSSKb())...)
 }
 
+// CPUSeconds is the CPU time, user and system, this process has used so far.
+func CPUSeconds() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}
+
 // Versions is the result's versions object.
 func Versions() pyjson.Obj {
 	return pyjson.O("go", runtime.Version(), "go_raft", Version,

@@ -6,6 +6,7 @@ package scenario
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -262,13 +263,18 @@ func getInt(raw *pyjson.Object, key string, def, lo, hi int64) int64 {
 }
 
 func getNum(raw *pyjson.Object, key string, def, lo float64) float64 {
+	return getNumNamed(raw, key, def, lo, key)
+}
+
+// getNumNamed is getNum with the field's name for the error message given in full.
+func getNumNamed(raw *pyjson.Object, key string, def, lo float64, name string) float64 {
 	var v any = def
 	if got, ok := raw.Get(key); ok {
 		v = got
 	}
 	f, ok := number(v)
-	if !ok || f < lo || f != f {
-		fail("%s: must be a number >= %s, got %s", key, formatG(lo), pyjson.Repr(v))
+	if !ok || f < lo || f != f || math.IsInf(f, 1) {
+		fail("%s: must be a finite number >= %s, got %s", name, formatG(lo), pyjson.Repr(v))
 	}
 	return f
 }
@@ -348,13 +354,10 @@ func parseFaults(raw any, nodes int) []Fault {
 }
 
 func parseFault(f *pyjson.Object, nodes int, where string) Fault {
-	// As in Python, a missing at_ms defaults to -1.0 and fails the ">= 0" check
-	// of _num, whose message names "at_ms" alone; the "required" message below
-	// is reached only by a number that is >= 0 and yet < 0, that is never.
-	at := getNum(f, "at_ms", -1.0, 0)
-	if at < 0 {
+	if _, ok := f.Get("at_ms"); !ok {
 		fail("%s.at_ms: required, a number >= 0", where)
 	}
+	at := getNumNamed(f, "at_ms", 0, 0, where+".at_ms")
 	action, _ := f.Values["action"].(string)
 	if !slices.Contains(Actions, action) {
 		fail("%s.action: must be one of %s", where, strings.Join(Actions, ", "))

@@ -19,8 +19,8 @@ func TestErrors(t *testing.T) {
 		`{"nodes": 2.0}`:                   "nodes: must be an integer in [1, 100000], got 2.0",
 		`{"x": 1}`:                         "x: unknown field",
 		`{"scenario": "z"}`:                "scenario: must be one of election, failover, replication, got 'z'",
-		`{"heartbeat_ms": 0}`:              "heartbeat_ms: must be a number >= 0.001, got 0",
-		`{"faults": [{"action": "heal"}]}`: "at_ms: must be a number >= 0, got -1.0",
+		`{"heartbeat_ms": 0}`:              "heartbeat_ms: must be a finite number >= 0.001, got 0",
+		`{"faults": [{"action": "heal"}]}`: "faults[0].at_ms: required, a number >= 0",
 	} {
 		_, err := Parse(text)
 		if err == nil || err.Error() != want {

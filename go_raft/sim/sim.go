@@ -543,14 +543,13 @@ func (s *Sim) timeoutReason() string {
 }
 
 // Run simulates one trial and builds its result (virtual times throughout).
-// A safety violation, which makes the Python driver fail with a traceback,
-// ends the Go run with ok false and the violation as its error.
+// A safety violation ends the run with ok false and the violation as its error.
 func Run(sc *scenario.Scenario, trace *bufio.Writer, check bool) pyjson.Obj {
 	s := New(sc, trace, check)
 	s.Run()
 	errMsg := s.Error
 	if s.Violation != nil {
-		errMsg = s.Violation.Error()
+		errMsg = "safety violation: " + s.Violation.Error()
 	}
 	rt := result.ProcessUsage(pyjson.O("virtual", true, "events", s.Events))
 	return result.Build(result.Trial{

@@ -251,16 +251,26 @@ class Raft:
                 self._send_append(m.follower_id)
             return
         # Fast backtracking (5.3): skip a whole conflicting term per round trip.
-        target = max(pr.match_index + 1, self._next_after_conflict(m))
+        target = max(pr.match_index + 1, self._next_after_conflict(m, pr.next_index - 1))
         if target < pr.next_index:  # otherwise the rejection is stale
             pr.next_index = target
             self._send_append(m.follower_id)
 
-    def _next_after_conflict(self, m: AppendEntriesReply) -> int:
+    def _next_after_conflict(self, m: AppendEntriesReply, rejected_prev: int) -> int:
+        """_next_after_conflict is the next index to try after a rejection.
+
+        If the leader holds entries of the follower's conflicting term, it
+        resumes after its last one; all of them lie below the rejected prev
+        index, since terms only grow along a log. Otherwise it skips the
+        follower's whole conflicting term.
+        """
         if m.conflict_term:
-            for index in range(min(m.conflict_index, self.last_index), 0, -1):
-                if self.log[index - 1].term == m.conflict_term:
+            for index in range(min(rejected_prev, self.last_index), 0, -1):
+                term = self.log[index - 1].term
+                if term == m.conflict_term:
                     return index + 1
+                if term < m.conflict_term:
+                    break
         return m.conflict_index
 
     def _send_append(self, peer: int) -> None:
