@@ -33,11 +33,14 @@ HIGHER_IS_BETTER = frozenset({"ok", "stable", "throughput_ops_s", "committed", "
 
 def _resources(rec: dict[str, Any], n: int) -> Iterator[tuple[str, float]]:
     out = rec["outside"]
-    cpu = out["cpu_user_s"] + out["cpu_sys_s"]
-    yield from [("wall_s", out["wall_s"]), ("cpu_s", cpu), ("cpu_user_s", out["cpu_user_s"]),
-                ("cpu_sys_s", out["cpu_sys_s"]), ("rss_peak_kb", out["rss_peak_kb"]),
-                ("rss_per_node_kb", out["rss_peak_kb"] / n), ("threads_peak", out["threads_peak"])]
     runtime = (rec.get("result") or {}).get("runtime") or {}
+    cpu = out["cpu_user_s"] + out["cpu_sys_s"]
+    # A driver that exits before the first poll (a fast simulator) was never
+    # sampled; its own VmHWM reading is then the best figure there is.
+    rss = out["rss_peak_kb"] or runtime.get("max_rss_kb") or 0
+    yield from [("wall_s", out["wall_s"]), ("cpu_s", cpu), ("cpu_user_s", out["cpu_user_s"]),
+                ("cpu_sys_s", out["cpu_sys_s"]), ("rss_peak_kb", rss),
+                ("rss_per_node_kb", rss / n), ("threads_peak", out["threads_peak"])]
     for k in ("tasks_peak", "goroutines_peak"):
         if runtime.get(k) is not None:
             yield k, runtime[k]

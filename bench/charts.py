@@ -85,8 +85,11 @@ def _panels(n: int, width: float = 5.5, height: float = 4.0) -> tuple[Figure, li
 
 def _legend(fig: Figure, ax: Axes) -> None:
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    # As many columns as the figure's width holds, so no label falls off its edge.
+    ncol = max(1, min(len(labels), int(fig.get_figwidth() // 1.8)))
+    rows = -(-len(labels) // ncol)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
+    fig.tight_layout(rect=(0, 0.045 * rows + 0.03, 1, 1))
 
 
 def election_vs_n(vals: pd.DataFrame) -> Figure | None:
@@ -328,8 +331,8 @@ def render_all(vals: pd.DataFrame, out: Path) -> list[tuple[Chart, Path]]:
         if fig is None:
             continue
         png = out / f"{chart.name}.png"
-        fig.savefig(png, dpi=100)
-        fig.savefig(out / f"{chart.name}.svg")
+        fig.savefig(png, dpi=100, bbox_inches="tight")
+        fig.savefig(out / f"{chart.name}.svg", bbox_inches="tight")
         plt.close(fig)
         made.append((chart, png))
     return made
