@@ -6,8 +6,6 @@ loss + leader partition + crash + restart run clean under the trace checker.
 Plus the large elections: 1,000 nodes in Python, 10,000 in Go.
 """
 
-import shutil
-
 import pytest
 from drive import GORAFT, applied_by_node, leaders, trial
 from test_runtimes import FAULTS
@@ -79,7 +77,8 @@ def test_1000_node_election(impl: str) -> None:
 
 def test_10000_node_election_go(tmp_path) -> None:
     _needs("go")
-    assert shutil.which("go") or GORAFT.exists()
-    result, _ = trial("go", {"scenario": "election", "nodes": 10_000, "observe_ms": 500,
+    # Widened timeouts: at 150-300 ms 10,000 nodes storm (docs/benchmarking.md).
+    result, _ = trial("go", {"scenario": "election", "nodes": 10_000, "observe_ms": 1000,
+                             "election_timeout_ms": [2000, 40000], "heartbeat_ms": 1000,
                              "timeout_ms": 300_000}, tmp_path)
     assert result["ok"], result["error"]
