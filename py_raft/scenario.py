@@ -31,6 +31,13 @@ class Fault:
     node: int | str | None = None  # an id, or "leader"
     groups: tuple[tuple[int | str, ...], ...] | None = None
 
+    @property
+    def needs_leader(self) -> bool:
+        """needs_leader: the fault names the current leader, so it waits until one exists."""
+        if self.action == "crash":
+            return self.node == "leader"
+        return self.action == "partition" and any("leader" in g for g in self.groups or ())
+
 
 @dataclass(frozen=True, slots=True)
 class Scenario:

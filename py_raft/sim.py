@@ -11,6 +11,7 @@ After every event the Figure 3 properties are checked (`Invariants`).
 """
 
 import heapq
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -85,6 +86,7 @@ class Sim:
         self.crashed_term = 0
         self.crash_us = 0
         self.last_crashed = -1
+        self.faults_waiting: deque[int] = deque()
         self.error: str | None = None
         self.violation: str | None = None  # a broken Figure 3 property ends the run
 
@@ -131,7 +133,7 @@ class Sim:
                 core.tick(self.now)
                 self._flush(node)
         elif kind == FAULT:
-            self._fault(self.sc.faults[arg])
+            self._faults_due(arg)
         elif kind == CLIENT:
             self._client_send(self.clients[arg])
         elif kind == CLIENT_TIMEOUT:
@@ -190,6 +192,22 @@ class Sim:
             self.push(deadline, TIMER, (node, self.incarnation[node]))
 
     # ---- faults -----------------------------------------------------------------------
+
+    def _faults_due(self, index: int) -> None:
+        """_faults_due applies due faults in order; index -1 only retries the waiting ones.
+
+        A fault that names the leader while there is none waits for the next
+        leader, and the faults after it wait behind it, as in the real-time
+        runtimes' fault script.
+        """
+        if index >= 0:
+            self.faults_waiting.append(index)
+        while self.faults_waiting:
+            f = self.sc.faults[self.faults_waiting[0]]
+            if f.needs_leader and self.recorder.leader is None:
+                return
+            self.faults_waiting.popleft()
+            self._fault(f)
 
     def _fault(self, f: Fault) -> None:
         if f.action == "crash":
@@ -291,6 +309,8 @@ class Sim:
     # ---- the scenario's controller -------------------------------------------------------
 
     def _on_leader(self, node: int, term: int) -> None:
+        if self.faults_waiting:  # after this node's flush, not inside it
+            self.push(self.now, FAULT, -1)
         if self.phase == WAIT_LEADER:
             self.phase = RUNNING
             self._start(node)

@@ -94,7 +94,7 @@ class ThreadCluster(Trial):
         self.incarnations = [0] * sc.nodes
         self.clients_on = False
         self._client_threads: list[threading.Thread] = []
-        self._stopping = threading.Event()  # wakes the fault thread's sleep at the end
+        self._stopping = threading.Event()  # wakes the fault thread at the end
         self._membership = threading.Lock()  # crash and restart come from two threads
 
     def _notify(self) -> None:
@@ -230,7 +230,7 @@ class ThreadCluster(Trial):
         with self.cond:
             while not found():
                 left = limit - self.clock.now()
-                if left <= 0:
+                if left <= 0 or self._stopping.is_set():
                     return None
                 self.cond.wait(left / 1e6)
             return self.recorder.leader
@@ -270,6 +270,7 @@ class ThreadCluster(Trial):
             self.drive(self.script(), True)
         finally:
             self._stopping.set()
+            self._notify()  # a fault waiting for a leader gives up
             self.stop_clients()
             for node in self.nodes:
                 if node is not None:

@@ -46,7 +46,6 @@ class Trial:
         self.error: str | None = None
         self.trials_done = 0
         self.window = [0, 0]
-        self.faults_on = True
         self.peaks = {"threads_peak": 0, "tasks_peak": 0}
 
     # Each runtime provides these.
@@ -118,9 +117,13 @@ class Trial:
         last_crashed = -1
         for f in self.sc.faults:
             yield Sleep(us(f.at_ms))
-            if not self.faults_on:
-                return
             leader = self.recorder.leader
+            if f.needs_leader and leader is None:
+                # An election is under way: the fault waits for its leader, and the
+                # faults after it wait behind it, so a schedule always runs whole.
+                leader = yield WaitLeader(0)
+                if leader is None:
+                    return
             if f.action == "crash":
                 node = leader if f.node == "leader" else f.node
                 if isinstance(node, int) and self.alive(node):

@@ -5,7 +5,9 @@ The full acceptance matrix (every size, 20 failovers, 1,000 nodes) is in
 test_acceptance.py, run by `make acceptance`.
 """
 
+import json
 import threading
+from pathlib import Path
 
 import pytest
 from drive import applied_by_node, leaders, trial
@@ -77,3 +79,28 @@ def test_loss_partition_crash_restart_keeps_acked_commands(impl: str) -> None:
     assert check_trace(trace) == []  # includes: every acked cmd applied at its index
     assert sum('"event":"crash"' in line for line in trace) == 1
     assert sum('"event":"restart"' in line for line in trace) == 1
+
+
+# Nobody leads at 1 ms: the crash waits for the first leader, and the restart,
+# due at 2 ms, waits behind it. Skipping the crash instead would make a fault
+# schedule's effect depend on whether an election happened to be under way.
+EARLY_FAULTS = {
+    "scenario": "election", "nodes": 5, "seed": 7, "observe_ms": 400,
+    "faults": [
+        {"at_ms": 1, "action": "crash", "node": "leader"},
+        {"at_ms": 2, "action": "restart", "node": "leader"},
+    ],
+}
+
+
+@pytest.mark.parametrize("impl", [*RUNTIMES, "py-sim", "go", "go-sim"])
+def test_fault_naming_the_leader_waits_for_one(impl: str, tmp_path: Path) -> None:
+    result, trace = trial(impl, EARLY_FAULTS, tmp_path)
+    assert result["ok"], result["error"]
+    assert check_trace(trace) == []
+    events = [json.loads(line) for line in trace]
+    first_leader = next(e for e in events if e.get("state") == "leader")
+    faults = [e for e in events if e["event"] in ("crash", "restart")]
+    assert [e["event"] for e in faults] == ["crash", "restart"], faults
+    assert faults[0]["node"] == faults[1]["node"] == first_leader["node"]
+    assert faults[0]["t_ms"] >= first_leader["t_ms"] > 2

@@ -81,8 +81,12 @@ type Cluster struct {
 
 	clientsOn atomic.Bool
 	clientWG  sync.WaitGroup
-	leaderCh  chan struct{} // capacity 1: "the known leader changed"
-	stopping  chan struct{} // closed at the end of the trial
+	// leaderChanged is closed and replaced whenever the known leader
+	// changes: a broadcast, since the script and the fault script may both
+	// be waiting for a leader.
+	leaderMu      sync.Mutex
+	leaderChanged chan struct{}
+	stopping      chan struct{} // closed at the end of the trial
 
 	errMsg         string
 	trialsDone     int
@@ -101,11 +105,11 @@ func New(sc *scenario.Scenario, trace *bufio.Writer) *Cluster {
 		config:     sim.MakeConfig(sc),
 		net: network.New(scenario.Us(sc.Network.LatencyMs), scenario.Us(sc.Network.JitterMs),
 			sc.Network.DropRate, raft.NewSplitMix64(raft.DeriveSeed(seed, 1))),
-		hosts:        make([]*host, sc.Nodes),
-		incarnations: make([]int, sc.Nodes),
-		storages:     make([]*raft.MemoryStorage, sc.Nodes),
-		leaderCh:     make(chan struct{}, 1),
-		stopping:     make(chan struct{}),
+		hosts:         make([]*host, sc.Nodes),
+		incarnations:  make([]int, sc.Nodes),
+		storages:      make([]*raft.MemoryStorage, sc.Nodes),
+		leaderChanged: make(chan struct{}),
+		stopping:      make(chan struct{}),
 	}
 	c.rec = recorder.New(trace, c.notify)
 	c.members = make([]int, sc.Nodes) // shared by every node: the core skips its own id
@@ -119,10 +123,17 @@ func New(sc *scenario.Scenario, trace *bufio.Writer) *Cluster {
 func (c *Cluster) now() int64 { return time.Since(c.start).Microseconds() }
 
 func (c *Cluster) notify() {
-	select {
-	case c.leaderCh <- struct{}{}:
-	default:
-	}
+	c.leaderMu.Lock()
+	close(c.leaderChanged)
+	c.leaderChanged = make(chan struct{})
+	c.leaderMu.Unlock()
+}
+
+// leaderChange returns a channel closed at the next change of the known leader.
+func (c *Cluster) leaderChange() <-chan struct{} {
+	c.leaderMu.Lock()
+	defer c.leaderMu.Unlock()
+	return c.leaderChanged
 }
 
 // ---- network ---------------------------------------------------------------

@@ -52,6 +52,7 @@ func (c *Cluster) sleepUntil(tUs int64) {
 func (c *Cluster) waitLeader(afterTerm int) (int, bool) {
 	limit := scenario.Us(c.sc.TimeoutMs)
 	for {
+		changed := c.leaderChange() // before the snapshot, so no change slips between
 		leader, term, _ := c.rec.Snapshot()
 		if leader != raft.None && term > afterTerm {
 			return leader, true
@@ -62,8 +63,11 @@ func (c *Cluster) waitLeader(afterTerm int) (int, bool) {
 		}
 		t := time.NewTimer(time.Duration(left) * time.Microsecond)
 		select {
-		case <-c.leaderCh:
+		case <-changed:
 		case <-t.C:
+		case <-c.stopping:
+			t.Stop()
+			return raft.None, false
 		}
 		t.Stop()
 	}
@@ -149,6 +153,14 @@ func (c *Cluster) faultScript() {
 		f := &c.sc.Faults[i]
 		c.sleepUntil(scenario.Us(f.AtMs))
 		leader, _, _ := c.rec.Snapshot()
+		if f.NeedsLeader() && leader == raft.None {
+			// An election is under way: the fault waits for its leader, and
+			// the faults after it wait behind it, so a schedule runs whole.
+			var ok bool
+			if leader, ok = c.waitLeader(0); !ok {
+				return
+			}
+		}
 		switch f.Action {
 		case "crash":
 			node := f.Node

@@ -52,6 +52,22 @@ type Fault struct {
 	Groups  [][]int // nil unless Action is "partition"
 }
 
+// NeedsLeader reports whether the fault names the current leader, so it
+// waits until one exists.
+func (f *Fault) NeedsLeader() bool {
+	switch f.Action {
+	case "crash":
+		return f.Node == LeaderRef
+	case "partition":
+		for _, g := range f.Groups {
+			if slices.Contains(g, LeaderRef) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Scenario is one trial's input with every default filled in.
 type Scenario struct {
 	Scenario          string

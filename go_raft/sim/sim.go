@@ -133,7 +133,10 @@ type Sim struct {
 	crashedTerm int
 	crashUs     int64
 	lastCrashed int
-	Error       string
+	// faultsWaiting are due faults, in order, held back by the first: it
+	// names the leader and there is none yet.
+	faultsWaiting []int
+	Error         string
 	// Violation is the first broken Figure 3 property; the run stops on it.
 	Violation error
 }
@@ -226,7 +229,7 @@ func (s *Sim) dispatch(e event) {
 			s.flush(node)
 		}
 	case kindFault:
-		s.fault(&s.sc.Faults[e.a])
+		s.faultsDue(e.a)
 	case kindClient:
 		s.clientSend(s.clients[e.a])
 	case kindClientTimeout:
@@ -308,6 +311,24 @@ func (s *Sim) scheduleTimer(node int) {
 }
 
 // ---- faults ----------------------------------------------------------------
+
+// faultsDue applies due faults in order; index -1 only retries the waiting
+// ones. A fault that names the leader while there is none waits for the next
+// leader, and the faults after it wait behind it, as in the goroutine
+// runtime's fault script.
+func (s *Sim) faultsDue(index int) {
+	if index >= 0 {
+		s.faultsWaiting = append(s.faultsWaiting, index)
+	}
+	for len(s.faultsWaiting) > 0 {
+		f := &s.sc.Faults[s.faultsWaiting[0]]
+		if f.NeedsLeader() && s.Recorder.Leader == raft.None {
+			return
+		}
+		s.faultsWaiting = s.faultsWaiting[1:]
+		s.fault(f)
+	}
+}
 
 func (s *Sim) fault(f *scenario.Fault) {
 	switch f.Action {
@@ -466,6 +487,9 @@ func (s *Sim) retry(c *client, step int, pause bool) {
 // ---- the scenario's controller ---------------------------------------------
 
 func (s *Sim) onLeader(node, term int) {
+	if len(s.faultsWaiting) > 0 { // after this node's flush, not inside it
+		s.push(s.Now, kindFault, -1, 0, nil)
+	}
 	if s.phase == waitLeader {
 		s.phase = running
 		s.start(node)
