@@ -31,7 +31,8 @@ type Transport interface {
 type Config struct {
 	ID int
 	// Peers are the other members of the cluster; the node's own id may be
-	// among them (it is skipped), so that many nodes can share one slice.
+	// among them (it is skipped). A slice in ascending order that holds the
+	// node's id is shared, not copied, so that many nodes can use one.
 	Peers     []int
 	Transport Transport
 	Storage   raft.Storage

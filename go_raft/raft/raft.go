@@ -9,6 +9,7 @@ package raft
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"slices"
 )
@@ -41,10 +42,11 @@ type Config struct {
 // goroutine owns it.
 type Raft struct {
 	ID int
-	// Peers excludes this server; sorted so that message order is deterministic.
-	Peers  []int
-	config Config
-	rng    *SplitMix64
+	// members is every server's id, ascending, this one's included; see
+	// sharedMembers.
+	members []int
+	config  Config
+	rng     *SplitMix64
 
 	CurrentTerm int
 	VotedFor    int // None if no vote in CurrentTerm
@@ -70,18 +72,40 @@ func New(id int, members []int, storage Storage, config Config, rng *SplitMix64,
 		panic(fmt.Sprintf("raft: bad config %+v", config))
 	}
 	r := &Raft{ID: id, config: config, rng: rng, Role: Follower, LeaderID: None}
-	r.Peers = make([]int, 0, len(members))
-	for _, m := range members {
-		if m != id {
-			r.Peers = append(r.Peers, m)
-		}
-	}
-	slices.Sort(r.Peers)
-	r.Peers = slices.Clip(slices.Compact(r.Peers))
+	r.members = sharedMembers(id, members)
 	r.CurrentTerm, r.VotedFor = storage.HardState()
 	r.Log = storage.Entries()
 	r.ElectionDeadline = now + r.electionTimeout()
 	return r
+}
+
+// sharedMembers gives every server's id, ascending, id included. Members
+// already in that form are kept, not copied, so the cores of one process share
+// them: an N-node cluster then holds one slice of ids, not N slices of N (at
+// 10,000 nodes, 100 million ids). Anything else is copied into that form.
+func sharedMembers(id int, members []int) []int {
+	ascending := true
+	for i := 1; i < len(members) && ascending; i++ {
+		ascending = members[i-1] < members[i]
+	}
+	if ascending && slices.Contains(members, id) {
+		return members
+	}
+	out := append(slices.Clone(members), id)
+	slices.Sort(out)
+	return slices.Clip(slices.Compact(out))
+}
+
+// peers yields the other servers by ascending id, so message order is
+// deterministic.
+func (r *Raft) peers() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for _, m := range r.members {
+			if m != r.ID && !yield(m) {
+				return
+			}
+		}
+	}
 }
 
 // ---- queries ---------------------------------------------------------------
@@ -135,7 +159,7 @@ func (r *Raft) Tick(now int64) {
 	if r.Role == Leader {
 		if now >= r.HeartbeatDeadline {
 			r.HeartbeatDeadline = now + r.config.HeartbeatUs
-			for _, peer := range r.Peers {
+			for peer := range r.peers() {
 				r.sendAppend(peer)
 			}
 		}
@@ -151,7 +175,7 @@ func (r *Raft) Propose(cmd, payload string, now int64) (index, term int, err err
 		return 0, 0, &NotLeaderError{LeaderHint: r.LeaderID}
 	}
 	r.appendEntry(Entry{Term: r.CurrentTerm, Cmd: cmd, Payload: payload})
-	for _, peer := range r.Peers {
+	for peer := range r.peers() {
 		if !r.progress[peer].Inflight {
 			r.sendAppend(peer)
 		}
@@ -200,7 +224,7 @@ func (r *Raft) stepCandidate(msg Message, now int64) {
 	case *RequestVoteReply:
 		if m.VoteGranted {
 			r.votes[m.VoterID] = true
-			if len(r.votes) >= Majority(len(r.Peers)+1) {
+			if len(r.votes) >= Majority(len(r.members)) {
 				r.becomeLeader(now)
 			}
 		}
@@ -363,17 +387,17 @@ func (r *Raft) maybeCommit() {
 	if r.LastIndex() > r.CommitIndex {
 		above++
 	}
-	for _, peer := range r.Peers {
+	for peer := range r.peers() {
 		if r.progress[peer].MatchIndex > r.CommitIndex {
 			above++
 		}
 	}
-	if above < Majority(len(r.Peers)+1) {
+	if above < Majority(len(r.members)) {
 		return
 	}
-	matches := make([]int, 0, len(r.Peers)+1)
+	matches := make([]int, 0, len(r.members))
 	matches = append(matches, r.LastIndex())
-	for _, peer := range r.Peers {
+	for peer := range r.peers() {
 		matches = append(matches, r.progress[peer].MatchIndex)
 	}
 	n := CommittedIndex(matches)
@@ -405,29 +429,29 @@ func (r *Raft) becomeCandidate(now int64) {
 	r.votes = map[int]bool{r.ID: true}
 	r.ElectionDeadline = now + r.electionTimeout()
 	r.setRole(Candidate)
-	if len(r.votes) >= Majority(len(r.Peers)+1) {
+	if len(r.votes) >= Majority(len(r.members)) {
 		r.becomeLeader(now)
 		return
 	}
 	last := r.LastIndex()
 	// One value for every peer: messages are never mutated once sent.
 	request := &RequestVote{Term: r.CurrentTerm, CandidateID: r.ID, LastLogIndex: last, LastLogTerm: r.TermAt(last)}
-	for _, peer := range r.Peers {
+	for peer := range r.peers() {
 		r.send(peer, request)
 	}
 }
 
 func (r *Raft) becomeLeader(now int64) {
 	r.LeaderID = r.ID
-	r.progress = make(map[int]*Progress, len(r.Peers))
-	for _, p := range r.Peers {
+	r.progress = make(map[int]*Progress, len(r.members)-1)
+	for p := range r.peers() {
 		r.progress[p] = &Progress{NextIndex: r.LastIndex() + 1}
 	}
 	r.setRole(Leader)
 	// Section 8: a no-op of the new term lets earlier entries commit.
 	r.appendEntry(Entry{Term: r.CurrentTerm, Noop: true})
 	r.HeartbeatDeadline = now + r.config.HeartbeatUs
-	for _, peer := range r.Peers {
+	for peer := range r.peers() {
 		r.sendAppend(peer)
 	}
 	r.maybeCommit()
