@@ -71,7 +71,7 @@ def test_faults_keep_acked_commands(impl: str, tmp_path) -> None:
 @pytest.mark.parametrize("impl", ["py-threads", "py-asyncio"])
 def test_1000_node_election(impl: str) -> None:
     # Timeouts scaled as Raft's timing rule asks (docs/benchmarking.md): at
-    # 150-300 ms about one Python election in six at this size storms.
+    # 150-300 ms about one threads-driver election in six at this size storms.
     result, _ = trial(impl, {"scenario": "election", "nodes": 1000, "observe_ms": 500,
                              "election_timeout_ms": [500, 2000], "heartbeat_ms": 100,
                              "timeout_ms": 120_000})
