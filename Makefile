@@ -12,16 +12,18 @@ SEEDS ?= 100000
 .PHONY: setup test bench lint typecheck pytest gotest fuzz acceptance clean \
 	bench-check bench-baseline bench-micro
 
+# Quiet: only errors, then one line saying what is installed.
 setup: $(VENV)/.installed $(GORAFT)
+	@echo "setup: $(VENV) (raftbench, editable, with its dev tools) and $(GORAFT) are ready"
 
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	touch $@
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
 
 $(GORAFT): $(GO_SRC)
-	cd go_raft && $(GO) build -o bin/goraft ./cmd/goraft
+	@cd go_raft && $(GO) build -o bin/goraft ./cmd/goraft
 
 bench: setup
 	$(VENV)/bin/raftbench run --preset quick

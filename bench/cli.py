@@ -67,6 +67,9 @@ def run(
                              "many seconds (default: the preset's).")] = None,
     results_dir: Annotated[Path, typer.Option(help="Where new runs go.")] = Path("results"),
     report: Annotated[bool, typer.Option(help="Write the report at the end.")] = True,
+    memory_cap: Annotated[float | None, typer.Option(help="Kill a driver whose peak RSS "
+                          "passes this many MB; it is recorded as failed, reason "
+                          "'memory' (default: 4096).")] = None,
 ) -> None:
     """Run trials (one fresh driver process each) and append them to results.jsonl."""
     from bench.execute import execute
@@ -75,14 +78,18 @@ def run(
         if resume is not None:
             given = {"--preset": preset, "--impl": impl, "--scenario": scenario,
                      "--sizes": sizes, "--trials": trials, "--out": out_dir,
-                     "--trial-timeout": trial_timeout}
+                     "--trial-timeout": trial_timeout, "--memory-cap": memory_cap}
             s = session.resume(resume, given)
         else:
             s = session.new((preset or Preset.quick).value, impl, scenario, sizes, trials,
-                            out_dir, results_dir, trial_timeout)
+                            out_dir, results_dir, trial_timeout, memory_cap)
     except (args.ArgError, store.StoreError) as e:
         fail(str(e))
-    raise typer.Exit(code=execute(s, out, report))
+    try:
+        code = execute(s, out, report)
+    except store.StoreError as e:  # another process holds the run directory
+        fail(str(e))
+    raise typer.Exit(code=code)
 
 
 @app.command("report")
@@ -90,11 +97,14 @@ def report_cmd(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
 ) -> None:
     """Write summary.csv, charts/ (PNG and SVG) and report.html into RUN_DIR."""
+    from bench.lock import run_lock
     from bench.report import make_report
 
     try:
         store.check_run_dir(run_dir)
-        html = make_report(run_dir)
+        with run_lock(run_dir):  # refused while a run is still writing RUN_DIR
+            store.load_records(run_dir, lambda m: typer.echo(m, err=True))
+            html = make_report(run_dir)
     except store.StoreError as e:
         fail(str(e))
     out.print(f"report: {html}")

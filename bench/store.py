@@ -12,6 +12,7 @@ any statistic can be recomputed later (as pyperf keeps values, not aggregates).
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,8 @@ def parse_result(stdout: str) -> dict[str, Any] | None:
 
 def failure_of(outcome: Outcome, result: dict[str, Any] | None, timeout_s: float) -> str | None:
     """failure_of says why a trial failed, or None when it succeeded."""
+    if outcome.over_memory:
+        return f"memory: peak RSS {outcome.rss_peak_kb // 1024} MB passed the cap; killed"
     if outcome.timed_out:
         return f"timed out after {timeout_s:g} s; killed"
     if outcome.exit_code != 0:
@@ -140,23 +143,41 @@ def append(path: Path, record: dict[str, Any]) -> None:
         f.flush()
 
 
-def load_records(path: Path) -> list[dict[str, Any]]:
-    """load_records reads results.jsonl; a torn last line (killed mid-write) is ignored."""
+def load_records(path: Path, warn: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """load_records reads results.jsonl, healing what a kill or a second writer left.
+
+    A torn last line (killed mid-write, power cut) is skipped. A measured trial stored
+    twice (same key) counts once: the first complete record wins. warn, if given, hears
+    one line about each (the CLI shows it); statistics never count a trial twice.
+    """
     check_run_dir(path)
-    lines = (path / RESULTS).read_text(encoding="utf-8").splitlines()
-    out = []
-    for i, line in enumerate(lines):
-        if not line.strip():
+    f = path / RESULTS
+    lines = f.read_bytes().split(b"\n")
+    last = _last_line(lines)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    dups = 0
+    for i, raw in enumerate(lines):
+        if not raw.strip():
             continue
-        try:
-            rec = json.loads(line)
-        except ValueError as e:
-            if i == len(lines) - 1:
+        rec = _record_of(raw)
+        if rec is None:
+            if i == last:
+                _tell(warn, f"warning: {f}:{i + 1}: torn last line skipped (killed mid-write?)")
                 break
-            raise StoreError(f"{path / RESULTS}:{i + 1}: not JSON") from e
+            raise StoreError(f"{f}:{i + 1}: not a JSON record")
         if rec.get("format") != FORMAT_VERSION:
-            raise StoreError(f"{path / RESULTS}:{i + 1}: format {rec.get('format')}")
+            raise StoreError(f"{f}:{i + 1}: format {rec.get('format')}")
+        if not rec.get("warmup"):  # warm-ups are made again on every resume
+            ident = json.dumps(rec["key"], sort_keys=True)
+            if ident in seen:
+                dups += 1
+                continue
+            seen.add(ident)
         out.append(rec)
+    if dups:
+        _tell(warn, f"warning: {f}: {dups} duplicate trial record(s) ignored "
+              "(the first record of each trial is used)")
     return out
 
 
@@ -164,12 +185,43 @@ def key_of(record: dict[str, Any]) -> TrialKey:
     return TrialKey(**record["key"])
 
 
-def repair(path: Path) -> None:
-    """repair drops a torn last line (a kill mid-write) before a resumed run appends."""
+def repair(path: Path, warn: Callable[[str], None] | None = None) -> None:
+    """repair heals the end of results.jsonl before a resumed run appends to it.
+
+    A torn last line (a kill mid-write, or the zeros a power cut can leave) is cut off,
+    and a complete last record without its newline gets one, so that the next record
+    starts a line of its own. Duplicates are left in place: load_records skips them.
+    """
     f = path / RESULTS
     data = f.read_bytes()
-    if data and not data.endswith(b"\n"):
-        f.write_bytes(data[: data.rfind(b"\n") + 1])
+    lines = data.split(b"\n")
+    last = _last_line(lines)
+    if last is None:
+        return
+    if _record_of(lines[last]) is not None:
+        if last == len(lines) - 1:
+            with f.open("ab") as fh:
+                fh.write(b"\n")
+        return
+    with f.open("r+b") as fh:
+        fh.truncate(sum(len(line) + 1 for line in lines[:last]))
+    _tell(warn, f"warning: {f}:{last + 1}: torn last line removed (killed mid-write?)")
+
+
+def failure_reason(record: dict[str, Any]) -> str:
+    """failure_reason: why a scale trial did not hold its leader, in a few words."""
+    if is_stable(record):
+        return ""
+    failure = record.get("failure") or ""
+    if "memory" in failure:
+        return "memory"
+    if "no leader" in failure:
+        return "no leader"
+    if record.get("timed_out") or "timeout" in failure:
+        return "time limit"
+    if record.get("ok"):
+        return "a follower timed out"
+    return failure or "failed"
 
 
 def is_stable(record: dict[str, Any]) -> bool:
@@ -177,3 +229,27 @@ def is_stable(record: dict[str, Any]) -> bool:
     res = record.get("result") or {}
     changes = (res.get("metrics") or {}).get("term_changes_after_leader")
     return bool(record.get("ok")) and changes == 0
+
+
+# Helpers of load_records and repair.
+
+
+def _tell(warn: Callable[[str], None] | None, message: str) -> None:
+    if warn is not None:
+        warn(message)
+
+
+def _last_line(lines: list[bytes]) -> int | None:
+    """_last_line: the index of the last line that is not blank, or None."""
+    return next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), None)
+
+
+def _record_of(raw: bytes) -> dict[str, Any] | None:
+    """_record_of: the record on one line, or None when the line holds no whole record."""
+    try:
+        rec = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is one too
+        return None
+    if not isinstance(rec, dict) or not isinstance(rec.get("key"), dict):
+        return None
+    return rec
