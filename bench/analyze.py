@@ -10,6 +10,7 @@ except the failovers a failover trial completed before it ran out of time.
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bench import stats
@@ -24,7 +25,8 @@ UNITS = {
     "committed": "commands", "cpu_us_per_cmd": "µs", "wall_s": "s", "cpu_s": "s",
     "cpu_user_s": "s", "cpu_sys_s": "s", "rss_peak_kb": "KiB", "rss_per_node_kb": "KiB",
     "threads_peak": "threads", "tasks_peak": "tasks", "goroutines_peak": "goroutines",
-    "largest_stable_n": "nodes",
+    "largest_stable_n": "nodes", "hb_gap_p99_ms": "ms", "hb_gap_max_ms": "ms",
+    "cpu_us_per_msg": "µs", "inbox_dropped": "messages",
 }
 
 # Lower is better for every metric except these (used by `compare`).
@@ -46,15 +48,30 @@ def _resources(rec: dict[str, Any], n: int) -> Iterator[tuple[str, float]]:
             yield k, runtime[k]
 
 
+def trial_cpu_s(rec: dict[str, Any]) -> float:
+    """trial_cpu_s: the driver's CPU from the start of its trial to the end.
+
+    Interpreter start-up is left out: it is up to 2 ms per command at light load
+    in Python, which would swamp what the runtimes differ in. Records of older
+    drivers without cpu_trial_s fall back to wait4's whole-process figure.
+    """
+    runtime = (rec.get("result") or {}).get("runtime") or {}
+    if runtime.get("cpu_trial_s") is not None:
+        return float(runtime["cpu_trial_s"])
+    return float(rec["outside"]["cpu_user_s"] + rec["outside"]["cpu_sys_s"])
+
+
 def _scenario_metrics(scenario: str, rec: dict[str, Any]) -> Iterator[tuple[str, float]]:
     m = rec["result"]["metrics"]
     if scenario in ("election", "scale"):
         yield "first_leader_ms", m["first_leader_ms"]
         yield "term_changes_after_leader", m["term_changes_after_leader"]
         yield "elections", m["elections"]
+    if scenario == "scale":
+        yield from _scale_metrics(rec, m)
     elif scenario == "failover":
         yield from (("failover_ms", v) for v in m["failover_ms"])
-    elif scenario == "replication":
+    elif scenario in ("replication", "capacity"):
         yield "throughput_ops_s", m["throughput_ops_s"]
         yield "committed", m["committed"]
         lat = m.get("commit_latency_ms") or {}
@@ -62,8 +79,18 @@ def _scenario_metrics(scenario: str, rec: dict[str, Any]) -> Iterator[tuple[str,
             yield "commit_p50_ms", lat["p50"]
             yield "commit_p99_ms", lat["p99"]
         if m["committed"]:
-            cpu = rec["outside"]["cpu_user_s"] + rec["outside"]["cpu_sys_s"]
-            yield "cpu_us_per_cmd", cpu * 1e6 / m["committed"]
+            yield "cpu_us_per_cmd", trial_cpu_s(rec) * 1e6 / m["committed"]
+
+
+def _scale_metrics(rec: dict[str, Any], m: dict[str, Any]) -> Iterator[tuple[str, float]]:
+    gap = m.get("heartbeat_gap_ms") or {}
+    if gap:
+        yield "hb_gap_p99_ms", gap["p99"]
+        yield "hb_gap_max_ms", gap["max"]
+    yield "inbox_dropped", m.get("inbox_dropped", 0)
+    handled = m["messages_sent"] - m["messages_dropped"] - m.get("inbox_dropped", 0)
+    if handled > 0:
+        yield "cpu_us_per_msg", trial_cpu_s(rec) * 1e6 / handled
 
 
 def _metrics(rec: dict[str, Any]) -> Iterator[tuple[str, float]]:
@@ -71,6 +98,10 @@ def _metrics(rec: dict[str, Any]) -> Iterator[tuple[str, float]]:
     yield "ok", float(rec["ok"])
     if k["scenario"] == "scale":
         yield "stable", float(is_stable(rec))
+        if rec["ok"] and rec.get("result"):  # held or not, the run's costs are measured
+            yield from _scenario_metrics("scale", rec)
+            yield from _resources(rec, k["n"])
+        return
     if not rec["ok"]:
         # A failover trial that hit the driver's own limit still timed the failovers it
         # completed; keeping them matters for slow lines (Figure 16's 150-151 ms).
@@ -94,17 +125,16 @@ def values(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def largest_stable(vals: pd.DataFrame) -> dict[str, int]:
-    """largest_stable: per implementation, the largest N of the scale scenario such that
-    every trial at it and at every smaller N held one stable leader (0: none did)."""
+    """largest_stable: per implementation, the largest N of the scale search that held
+    one stable leader in every trial, below the smallest N that did not (0: none held)."""
     out: dict[str, int] = {}
     sc = vals[(vals.scenario == "scale") & (vals.metric == "stable")]
     for impl, g in sc.groupby("impl", sort=False):
-        best = 0
-        for nodes, h in g.groupby("nodes", sort=True):
-            if h.value.min() < 1:
-                break
-            best = int(str(nodes))
-        out[str(impl)] = best
+        held = g.groupby("nodes").value.min()
+        failed = held.index[held < 1]
+        limit = failed.min() if len(failed) else np.inf
+        good = held.index[(held >= 1) & (held.index < limit)]
+        out[str(impl)] = int(good.max()) if len(good) else 0
     return out
 
 
@@ -133,3 +163,17 @@ def failures(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """failures: the failed measured trials, with why and their stderr tail."""
     return [{**r["key"], "failure": r["failure"], "stderr_tail": r["stderr_tail"]}
             for r in records if not r["ok"] and not r["warmup"]]
+
+
+def headline(vals: pd.DataFrame) -> Any:
+    """headline: see bench.headline.headline (the verdict's figures and their samples)."""
+    from bench.headline import headline as make
+
+    return make(vals)
+
+
+def scale_search(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """scale_search: see bench.headline.scale_search (each N tried, held or why not)."""
+    from bench.headline import scale_search as make
+
+    return make(records)

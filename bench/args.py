@@ -74,5 +74,17 @@ def positive(option: str, value: float | None) -> None:
         raise ArgError(f"{option}: must be positive, got {value:g}")
 
 
-__all__ = ["ALL_IMPLS", "SCENARIOS", "ArgError", "choices", "impls", "positive", "scenarios",
-           "sizes", "split"]
+def memory_cap(value: float | None) -> None:
+    """memory_cap: a driver's memory cap in MB, from 64 MB to this machine's memory."""
+    if value is None:
+        return
+    import psutil
+
+    total_mb = psutil.virtual_memory().total / 2**20
+    if not 64 <= value <= total_mb:
+        raise ArgError(f"--memory-cap: must be between 64 and {total_mb:.0f} MB "
+                       f"(this machine's memory), got {value:g}")
+
+
+__all__ = ["ALL_IMPLS", "SCENARIOS", "ArgError", "choices", "impls", "memory_cap", "positive",
+           "scenarios", "sizes", "split"]

@@ -40,10 +40,11 @@ class Outcome:
     threads_peak: int  # polled; a thread living under 10 ms can be missed
     polls: int
     ru_maxrss_kb: int  # raw, for the record; inflated by the spawner (see _proc_status)
+    over_memory: bool = False  # killed for passing the memory cap
 
     def outside(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("exit_code", "timed_out", "stdout", "stderr_tail"):
+        for k in ("exit_code", "timed_out", "stdout", "stderr_tail", "over_memory"):
             d.pop(k)
         return d
 
@@ -109,8 +110,13 @@ def run_driver(
     timeout_s: float,
     trace: Path | None = None,
     poll_s: float = 0.01,
+    memory_cap_kb: int = 0,
 ) -> Outcome:
-    """run_driver runs one driver process to its end or until timeout_s, then kills it."""
+    """run_driver runs one driver process to its end or until timeout_s, then kills it.
+
+    A driver whose peak RSS passes memory_cap_kb (0: no cap) is killed at the
+    next poll, so no trial can take the machine down.
+    """
     with tempfile.TemporaryDirectory(prefix="raftbench-") as tmp:
         sc_path = Path(tmp) / "scenario.json"
         sc_path.write_text(json.dumps(scenario), encoding="utf-8")
@@ -118,11 +124,12 @@ def run_driver(
         if trace is not None:
             argv += ["--trace", str(trace)]
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            return _run(argv, os.environ | driver.env, out, err, timeout_s, poll_s)
+            return _run(argv, os.environ | driver.env, out, err, timeout_s, poll_s,
+                        memory_cap_kb)
 
 
 def _run(argv: list[str], env: dict[str, str], out: Any, err: Any,
-         timeout_s: float, poll_s: float) -> Outcome:
+         timeout_s: float, poll_s: float, memory_cap_kb: int = 0) -> Outcome:
     start = time.perf_counter()
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -133,12 +140,15 @@ def _run(argv: list[str], env: dict[str, str], out: Any, err: Any,
     reaper = _Reaper(proc.pid)
     reaper.start()
     rss = threads = polls = 0
-    timed_out = False
+    timed_out = over_memory = False
     try:
         while not reaper.done.wait(poll_s):
             r, t = _sample(ps)
             rss, threads, polls = max(rss, r), max(threads, t), polls + 1
-            if time.perf_counter() - start > timeout_s and not timed_out:
+            if memory_cap_kb and rss > memory_cap_kb and not over_memory:
+                over_memory = True
+                _kill_group(proc.pid)
+            elif time.perf_counter() - start > timeout_s and not timed_out:
                 timed_out = True
                 _kill_group(proc.pid)
     finally:
@@ -149,7 +159,7 @@ def _run(argv: list[str], env: dict[str, str], out: Any, err: Any,
     ru = reaper.rusage
     out.seek(0)
     return Outcome(
-        exit_code=None if timed_out else proc.returncode,
+        exit_code=None if timed_out or over_memory else proc.returncode,
         timed_out=timed_out,
         stdout=out.read().decode("utf-8", "replace"),
         stderr_tail=_tail(err),
@@ -160,4 +170,5 @@ def _run(argv: list[str], env: dict[str, str], out: Any, err: Any,
         threads_peak=threads,
         polls=polls,
         ru_maxrss_kb=int(ru.ru_maxrss),
+        over_memory=over_memory,
     )

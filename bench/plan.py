@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bench.impls import SIMULATORS
 from bench.presets import RunConfig
 
 
@@ -49,6 +50,8 @@ def heartbeat_for(lo: float) -> float:
 def variants(cfg: RunConfig, scenario: str) -> list[str]:
     if scenario == "replication":
         return ["light", "saturated"]
+    if scenario == "capacity":
+        return [f"c{c}" for c in cfg.capacity_clients]
     if scenario == "failover":
         return [range_name(lo, hi) for lo, hi in cfg.failover_ranges]
     if scenario == "scale":
@@ -57,18 +60,23 @@ def variants(cfg: RunConfig, scenario: str) -> list[str]:
 
 
 def driver_scenario(
-    cfg: RunConfig, scenario: str, n: int, variant: str, trial: int
+    cfg: RunConfig, scenario: str, n: int, variant: str, trial: int, impl: str = ""
 ) -> dict[str, Any]:
     """driver_scenario is the scenario JSON a driver gets for one trial.
 
     The seed is trial + 1: different per trial index (independent trials), equal
-    across implementations at one index (same draws, paired comparisons).
+    across implementations at one index (same draws, paired comparisons). Every
+    driver gets the harness's memory cap, less a margin, as its own limit, so
+    that it reports running out of memory before the harness has to kill it.
     """
-    sc: dict[str, Any] = {"nodes": n, "seed": trial + 1, "timeout_ms": cfg.scenario_timeout_ms}
+    sc: dict[str, Any] = {"nodes": n, "seed": trial + 1, "timeout_ms": cfg.scenario_timeout_ms,
+                          "memory_limit_mb": max(1.0, cfg.memory_cap_mb - 512)}
     if scenario == "election":
         sc |= {"scenario": "election", "observe_ms": cfg.election_observe_ms}
     elif scenario == "scale":
-        sc |= {"scenario": "election", "observe_ms": cfg.scale_hold_s * 1000}
+        sc |= scale_scenario(cfg, n)
+    elif scenario == "capacity":
+        sc |= capacity_scenario(cfg, int(variant.removeprefix("c")), impl in SIMULATORS)
     elif scenario == "failover":
         lo, hi = (float(x) for x in variant.split("-"))
         sc |= {
@@ -86,8 +94,42 @@ def driver_scenario(
     return sc
 
 
+def scale_scenario(cfg: RunConfig, n: int) -> dict[str, Any]:
+    """scale_scenario: hold one leader S seconds at N, under the normal timing.
+
+    Only the first election timeout each node draws is widened, to
+    [150, 150 + N x scale_first_ms_per_node] ms: with N nodes the first two
+    timeouts are then about that many ms apart, long against a broadcast, as
+    Raft's timing rule asks. Every later draw is the normal 150-300 ms.
+    """
+    lo = 150.0
+    timeout_ms = max(cfg.scenario_timeout_ms, cfg.scale_timeout_s * 1000 - 5000)
+    return {"scenario": "election", "observe_ms": cfg.scale_hold_s * 1000,
+            "heartbeat_ms": 50.0, "election_timeout_ms": [lo, 300.0],
+            "first_election_timeout_ms": [lo, lo + n * cfg.scale_first_ms_per_node],
+            "timeout_ms": timeout_ms}
+
+
+def capacity_scenario(cfg: RunConfig, clients: int, simulator: bool) -> dict[str, Any]:
+    """capacity_scenario: one point of the offered-load sweep (closed-loop clients).
+
+    A simulator's time is virtual, so at zero processing cost on a 1 us network it
+    would commit millions of commands per simulated second, each costing real
+    time; it stops after capacity_sim_commands acks instead (its rate is the same).
+    """
+    sc: dict[str, Any] = {
+        "scenario": "replication", "clients": clients, "duration_ms": cfg.capacity_ms,
+        "max_batch_entries": cfg.saturated_batch,
+        "network": {"latency_ms": cfg.capacity_latency_ms, "jitter_ms": 0},
+    }
+    if simulator:
+        sc["commands"] = cfg.capacity_sim_commands
+    return sc
+
+
 def make_trial(cfg: RunConfig, key: TrialKey) -> Trial:
-    return Trial(key, driver_scenario(cfg, key.scenario, key.n, key.variant, key.trial))
+    return Trial(key, driver_scenario(cfg, key.scenario, key.n, key.variant, key.trial,
+                                      key.impl))
 
 
 def warmups(cfg: RunConfig) -> list[Trial]:
@@ -105,7 +147,7 @@ def fixed_trials(cfg: RunConfig) -> Iterator[Trial]:
     for scenario in cfg.scenarios:
         if scenario == "scale":
             continue
-        for n in cfg.sizes:
+        for n in cfg.capacity_sizes if scenario == "capacity" else cfg.sizes:
             for variant in variants(cfg, scenario):
                 for t in range(cfg.trials):
                     for impl in cfg.impls:
@@ -113,16 +155,9 @@ def fixed_trials(cfg: RunConfig) -> Iterator[Trial]:
 
 
 def scale_sizes(cfg: RunConfig) -> list[int]:
-    """scale_sizes: N doubled from scale_start up to scale_max."""
+    """scale_sizes: N doubled from scale_start up to scale_max (which is tried last)."""
     out, n = [], cfg.scale_start
-    while n <= cfg.scale_max:
+    while n < cfg.scale_max:
         out.append(n)
         n *= 2
-    return out
-
-
-def planned_count(cfg: RunConfig) -> int:
-    """planned_count: measured trials if every scale step is tried (an upper bound)."""
-    fixed = sum(1 for _ in fixed_trials(cfg))
-    scale = len(scale_sizes(cfg)) * cfg.trials * len(cfg.impls) if "scale" in cfg.scenarios else 0
-    return fixed + scale
+    return [*out, cfg.scale_max]

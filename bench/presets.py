@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
 
-SCENARIOS = ("election", "failover", "replication", "scale")
+SCENARIOS = ("election", "failover", "replication", "capacity", "scale")
 
 # Figure 16 of the Raft paper: election timeout ranges in ms, top and bottom rows.
 PAPER_TOP = ((150, 150), (150, 151), (150, 155), (150, 175), (150, 200), (150, 300))
@@ -32,6 +32,7 @@ class Scenario(StrEnum):
     election = "election"
     failover = "failover"
     replication = "replication"
+    capacity = "capacity"
     scale = "scale"
 
 
@@ -54,9 +55,26 @@ class RunConfig:
     # round trip); with 256 and 1024 it reaches ~80k while the real runtimes do not.
     saturated_clients: int = 256
     saturated_batch: int = 1024
+    # Capacity (docs/benchmarking.md): a sweep of closed-loop client counts on a
+    # network fast enough (1 us, no jitter) that the runtime, not Little's law over
+    # the network's round trips, is the limit.
+    capacity_sizes: tuple[int, ...] = (3, 33)
+    capacity_clients: tuple[int, ...] = (1, 16, 256)
+    capacity_ms: float = 500.0
+    capacity_latency_ms: float = 0.001
+    capacity_p99_bound_ms: float = 50.0  # "sustained": p99 commit latency under this
+    capacity_sim_commands: int = 5_000  # simulators stop here: their time is virtual
+    # Scale to failure: N doubles from scale_start while a leader holds, then
+    # scale_bisect steps bisect between the last N that held and the first that
+    # did not; scale_first_ms_per_node widens the first election's range.
     scale_start: int = 3
-    scale_max: int = 24
+    scale_max: int = 768
+    scale_bisect: int = 0
+    trials_scale: int = 1  # trials per N in the scale search (each at seed 1, 2, ...)
     scale_hold_s: float = 0.5  # S: a stable leader must hold this long
+    scale_first_ms_per_node: float = 20.0
+    scale_timeout_s: float = 60.0  # the harness's limit for one scale trial
+    memory_cap_mb: float = 4096.0  # a driver past this is killed: failed, "memory"
     scenario_timeout_ms: float = 20_000.0  # the driver's own limit (ok: false past it)
     trial_timeout_s: float = 40.0  # the harness kills the driver past this
 
@@ -68,26 +86,31 @@ class RunConfig:
         known = {f.name for f in fields(RunConfig)}
         vals = {k: v for k, v in raw.items() if k in known}
         vals["failover_ranges"] = tuple(tuple(r) for r in vals.get("failover_ranges", ()))
-        for k in ("impls", "scenarios", "sizes"):
-            vals[k] = tuple(vals[k])
+        for k in ("impls", "scenarios", "sizes", "capacity_sizes", "capacity_clients"):
+            if k in vals:
+                vals[k] = tuple(vals[k])
         return RunConfig(**vals)
 
 
 _PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(sizes=(3, 5), trials=2),
+    "quick": dict(sizes=(3, 5), trials=2, capacity_sizes=(3,)),
     "standard": dict(
         sizes=(3, 5, 9, 17, 33), trials=4, failovers_per_trial=5, replication_ms=1000.0,
-        scale_max=384, scale_hold_s=1.0, scenario_timeout_ms=30_000.0, trial_timeout_s=60.0,
+        capacity_sizes=(3, 9, 33), capacity_clients=(1, 16, 64, 256, 1024),
+        capacity_ms=1000.0, scale_max=65_536, scale_bisect=2, scale_hold_s=1.0,
+        scale_timeout_s=120.0, scenario_timeout_ms=30_000.0, trial_timeout_s=60.0,
     ),
     "full": dict(
         sizes=(3, 5, 9, 17, 33, 65, 129), trials=20, failovers_per_trial=10,
         election_observe_ms=500.0, replication_ms=2000.0, saturated_clients=512,
-        scale_max=3072, scale_hold_s=2.0, scenario_timeout_ms=120_000.0,
-        trial_timeout_s=180.0,
+        capacity_sizes=(3, 9, 33, 65), capacity_clients=(1, 4, 16, 64, 256, 1024, 4096),
+        capacity_ms=2000.0, scale_max=100_000, scale_bisect=4, scale_hold_s=2.0,
+        scale_timeout_s=300.0, scenario_timeout_ms=120_000.0, trial_timeout_s=180.0,
     ),
     # 4 trials x 25 crashes = 100 failovers per line, as the paper's figure has.
     "paper": dict(
         scenarios=("failover",), sizes=(5,), trials=4, failovers_per_trial=25,
+        capacity_sizes=(), capacity_clients=(),
         failover_ranges=tuple(dict.fromkeys(PAPER_TOP + PAPER_BOTTOM)),
         # Equal timeouts (150-150) can split votes forever when nothing breaks the
         # symmetry (the simulator never elects); such trials end at this limit.

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import store
-from bench.impls import Driver, drivers
+from bench.args import MAX_NODES
+from bench.impls import SIMULATORS, Driver, drivers
 from bench.measure import run_driver
 from bench.plan import (
     Trial,
@@ -53,8 +54,10 @@ class Runner:
             self.listener.finished(trial, rec, reused=True)
             return rec
         self.listener.started(trial)
-        timeout = self.cfg.trial_timeout_s
-        outcome = run_driver(self.table[trial.key.impl], trial.scenario, timeout)
+        cfg = self.cfg
+        timeout = cfg.scale_timeout_s if trial.key.scenario == "scale" else cfg.trial_timeout_s
+        outcome = run_driver(self.table[trial.key.impl], trial.scenario, timeout,
+                             memory_cap_kb=int(cfg.memory_cap_mb * 1024))
         rec = store.make_record(trial, outcome, timeout)
         store.append(self.path, rec)
         self.listener.finished(trial, rec, reused=False)
@@ -64,30 +67,70 @@ class Runner:
         for t in trials:
             self._trial(t)
 
-    def _scale(self) -> None:
-        """_scale doubles N while an implementation holds one stable leader in every trial.
+    def _held(self, impl: str, n: int) -> bool:
+        """_held runs the scale trials of impl at n; True when every one held a leader."""
+        cfg, variant = self.cfg, variants(self.cfg, "scale")[0]
+        held = True
+        for t in range(cfg.trials_scale):
+            rec = self._trial(make_trial(cfg, TrialKey(impl, "scale", n, variant, t)))
+            held = held and store.is_stable(rec)
+        return held
 
-        The verdict (bench.analyze.largest_stable) is recomputed from the stored records.
+    def _scale(self) -> None:
+        """_scale finds, per implementation, the largest N that holds one leader.
+
+        N doubles (all implementations still holding interleaved at each size),
+        then scale_bisect steps bisect between the last N that held and the first
+        that failed. The simulators come last, at every N a real runtime tried and
+        at 4x each one's largest stable N (bench.analyze.BOUND_FACTOR): that is
+        what shows the limit to be the runtime's. Verdicts are recomputed from the
+        stored records by bench.analyze.
         """
         cfg, sizes = self.cfg, scale_sizes(self.cfg)
-        variant = variants(cfg, "scale")[0]
-        active = list(cfg.impls)
+        real = [i for i in cfg.impls if i not in SIMULATORS]
+        sims = [i for i in cfg.impls if i in SIMULATORS]
+        if not real:  # a run of simulators alone searches them like any other
+            real, sims = sims, []
+        best: dict[str, int] = dict.fromkeys(real, 0)
+        failed: dict[str, int] = {}
+        tried: set[int] = set()
+        active = list(real)
         for step, n in enumerate(sizes):
-            stable = dict.fromkeys(active, True)
-            for t in range(cfg.trials):
-                for impl in active:
-                    rec = self._trial(make_trial(cfg, TrialKey(impl, "scale", n, variant, t)))
-                    stable[impl] = stable[impl] and store.is_stable(rec)
-            dropped = [i for i in active if not stable[i]]
-            self.skipped += len(dropped) * (len(sizes) - step - 1) * cfg.trials
+            for impl in active:
+                tried.add(n)
+                if self._held(impl, n):
+                    best[impl] = n
+                else:
+                    failed[impl] = n
+            dropped = [i for i in active if i in failed]
+            self.skipped += len(dropped) * (len(sizes) - step - 1) * cfg.trials_scale
             self.listener.total(self.expected - self.skipped)
-            active = [i for i in active if stable[i]]
+            active = [i for i in active if i not in failed]
+        for impl, bad in failed.items():
+            good = best[impl]
+            for _ in range(cfg.scale_bisect):
+                mid = (good + bad) // 2
+                if mid <= good or mid >= bad:
+                    break
+                self._add_expected(1)
+                tried.add(mid)
+                good, bad = (mid, bad) if self._held(impl, mid) else (good, mid)
+            best[impl] = good
+        targets = sorted(tried | {min(4 * b, MAX_NODES) for b in best.values() if b})
+        self._add_expected(len(targets) * len(sims) - len(sizes) * len(sims))
+        for n in targets:
+            for impl in sims:
+                self._held(impl, n)
+
+    def _add_expected(self, trials: int) -> None:
+        self.expected += trials * self.cfg.trials_scale
+        self.listener.total(self.expected - self.skipped)
 
     def run(self) -> None:
         cfg = self.cfg
         wu = warmups(cfg)
         fixed = list(fixed_trials(cfg))
-        n_scale = len(scale_sizes(cfg)) * cfg.trials * len(cfg.impls)
+        n_scale = len(scale_sizes(cfg)) * cfg.trials_scale * len(cfg.impls)
         self.expected = len(wu) + len(fixed) + (n_scale if "scale" in cfg.scenarios else 0)
         self.listener.total(self.expected)
         self._all(wu)

@@ -23,7 +23,8 @@ class Session:
 
 def new(preset: str, impl: list[str] | None, scenario: list[str] | None,
         sizes: list[str] | None, trials: int | None, out: Path | None,
-        results_dir: Path, trial_timeout: float | None) -> Session:
+        results_dir: Path, trial_timeout: float | None,
+        memory_cap: float | None = None) -> Session:
     names, missing = args.impls(impl)
     warnings = [f"warning: {name} skipped: {why}" for name, why in missing.items()]
     if not names:
@@ -34,9 +35,11 @@ def new(preset: str, impl: list[str] | None, scenario: list[str] | None,
     if trials is not None and trials < 1:
         raise args.ArgError(f"--trials: must be at least 1, got {trials}")
     args.positive("--trial-timeout", trial_timeout)
+    args.memory_cap(memory_cap)
     cfg = with_overrides(cfg, scenarios=tuple(scen), trials=trials,
                          sizes=tuple(size_list) if size_list else None,
-                         trial_timeout_s=trial_timeout)
+                         trial_timeout_s=trial_timeout, scale_timeout_s=trial_timeout,
+                         memory_cap_mb=memory_cap)
     path = out or store.new_run_dir(results_dir, preset)
     if path.exists() and any(path.iterdir()):
         raise args.ArgError(f"--out: {path} exists and is not empty (use --resume to go on)")

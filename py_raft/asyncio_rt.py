@@ -94,6 +94,8 @@ class AsyncCluster(Trial):
         self.clients_on = False
         self._clients: list[asyncio.Task[None]] = []
         self._leader_changed: asyncio.Event | None = None
+        self.inbox_limit = sc.inbox_limit()
+        self._script: asyncio.Task[None] | None = None
 
     def _notify(self) -> None:
         if self._leader_changed is not None:
@@ -108,7 +110,11 @@ class AsyncCluster(Trial):
 
     def _deliver(self, dst: int, msg: Message) -> None:
         node = self.nodes[dst]
-        if node is not None:
+        if node is None:
+            return
+        if node.inbox.qsize() >= self.inbox_limit:  # dropped, as by a full socket buffer
+            self.recorder.inbox_dropped += 1
+        else:
             node.inbox.put_nowait(msg)
 
     # ---- nodes and faults -------------------------------------------------------------
@@ -199,7 +205,7 @@ class AsyncCluster(Trial):
                 await asyncio.sleep(max(0, min(wait.until_us, limit) - self.clock.now()) / 1e6)
                 if wait.until_us > limit:
                     if main:
-                        self.error = "timeout: scenario did not finish within timeout_ms"
+                        self.fail("timeout: scenario did not finish within timeout_ms")
                     return
         except StopIteration:
             return
@@ -219,6 +225,10 @@ class AsyncCluster(Trial):
                 return None
         return r.leader
 
+    def request_stop(self) -> None:
+        if self._script is not None:
+            self._script.get_loop().call_soon_threadsafe(self._script.cancel)
+
     def sample(self) -> None:
         self.peaks["tasks_peak"] = max(self.peaks["tasks_peak"], len(asyncio.all_tasks()))
         self.peaks["threads_peak"] = max(self.peaks["threads_peak"], threading.active_count())
@@ -231,9 +241,10 @@ class AsyncCluster(Trial):
         for i in range(self.sc.nodes):
             self.start_node(i)
         faults = asyncio.create_task(self.drive(self.fault_script(), False), name="faults")
+        self._script = asyncio.create_task(self.drive(self.script(), True), name="script")
         self.sample()
-        try:
-            await self.drive(self.script(), True)
+        try:  # the watchdog cancels the script past a limit (request_stop)
+            await asyncio.gather(self._script, return_exceptions=True)
         finally:
             faults.cancel()
             self.stop_clients()

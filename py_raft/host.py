@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from py_raft.core import MemoryStorage, Message, NotLeader, Raft, SplitMix64
+from py_raft.core import AppendEntries, MemoryStorage, Message, NotLeader, Raft, SplitMix64
 from py_raft.kv import KeyValue
 from py_raft.recorder import Recorder
 from py_raft.scenario import Scenario
@@ -58,13 +58,14 @@ class NodeHost:
             self.step = self._slow_step  # type: ignore[method-assign]
 
     def step(self, msg: Message, now: int) -> None:
+        if type(msg) is AppendEntries:
+            self.recorder.append_entries(now, self.id, msg.term)
         self.core.step(msg, now)
         self.flush(now)
 
     def _slow_step(self, msg: Message, now: int) -> None:
         start = time.perf_counter_ns()
-        self.core.step(msg, now)
-        self.flush(now)
+        NodeHost.step(self, msg, now)
         until = start + int((time.perf_counter_ns() - start) * SLOWDOWN)
         while time.perf_counter_ns() < until:
             pass

@@ -54,10 +54,22 @@ class Recorder:
         self.latencies_us: list[int] = []
         self.failover_us: list[int] = []
         self.violation: str | None = None
+        # Heartbeat lag: per node, the term and time of the last AppendEntries it
+        # handled; a gap is recorded between two of the same term. Each node is
+        # touched by its own thread or task only, so no lock is taken.
+        self._last_append: dict[int, tuple[int, int]] = {}
+        self.heartbeat_gaps_us: list[int] = []
+        self.inbox_dropped = 0
 
     def _emit(self, line: dict[str, Any]) -> None:
         if self._trace is not None:
             self._trace.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+    def flush(self) -> None:
+        """flush pushes the trace to its file (the watchdog's hard stop skips close)."""
+        if self._trace is not None:
+            with self._lock:
+                self._trace.flush()
 
     def state(self, t: int, node: int, role: str, term: int) -> None:
         changed = False
@@ -102,8 +114,16 @@ class Recorder:
             self.last_ack_us = t
             self.latencies_us.append(latency_us)
 
+    def append_entries(self, t: int, node: int, term: int) -> None:
+        """append_entries: node handles an AppendEntries of term at t (heartbeat lag)."""
+        last = self._last_append.get(node)
+        if last is not None and last[0] == term:
+            self.heartbeat_gaps_us.append(t - last[1])
+        self._last_append[node] = (term, t)
+
     def crash(self, t: int, node: int) -> None:
         changed = False
+        self._last_append.pop(node, None)  # a restarted node starts a new series
         with self._lock:
             self._emit({"t_ms": t_ms(t), "node": node, "event": "crash"})
             if node == self.leader:
@@ -136,6 +156,12 @@ class Recorder:
              "p99": percentile(lat, 99), "max": lat[-1]}
             if lat else None
         )
+        gaps = sorted(x / 1000 for x in self.heartbeat_gaps_us)
+        gap = (
+            {"p50": percentile(gaps, 50), "p99": percentile(gaps, 99), "max": gaps[-1],
+             "count": len(gaps)}
+            if gaps else None
+        )
         throughput = self.acks / (client_window_us / 1e6) if client_window_us > 0 else 0.0
         first = self.first_leader_us
         return {
@@ -150,4 +176,6 @@ class Recorder:
             "messages_sent": messages[0],
             "messages_dropped": messages[1],
             "elapsed_ms": elapsed_us / 1000,
+            "heartbeat_gap_ms": gap,
+            "inbox_dropped": self.inbox_dropped,
         }

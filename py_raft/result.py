@@ -3,7 +3,6 @@
 import platform
 import resource
 import sys
-import time
 from typing import Any
 
 from py_raft import __version__
@@ -25,6 +24,18 @@ def peak_rss_kb() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def current_rss_kb() -> int:
+    """current_rss_kb is this process's resident set now (VmRSS), 0 where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def process_usage() -> dict[str, Any]:
@@ -81,6 +92,3 @@ def build_result(
         "versions": versions(extra_versions),
     }
 
-
-def wall_clock() -> float:
-    return time.perf_counter()

@@ -59,11 +59,24 @@ class Scenario:
     client_timeout_ms: float = 1000.0
     faults: tuple[Fault, ...] = ()
     timeout_ms: float = 60_000.0
+    first_election_timeout_ms: tuple[float, float] | None = None
+    inbox_capacity: int = 0  # 0: automatic, see inbox_limit()
+    memory_limit_mb: float = 3072.0  # real-time drivers end the trial past it; 0: none
+
+    def inbox_limit(self) -> int:
+        """inbox_limit: how many peer messages a node's inbox holds before it drops.
+
+        Automatic: room for two full rounds of replies from every peer (a leader
+        or candidate must be able to hear the whole cluster), and at least 1,024.
+        """
+        return self.inbox_capacity or max(1024, 2 * self.nodes)
 
     def to_json(self) -> dict[str, Any]:
         """to_json gives the scenario with every default filled in, in field order."""
         out = asdict(self)
         out["election_timeout_ms"] = list(self.election_timeout_ms)
+        if self.first_election_timeout_ms is not None:
+            out["first_election_timeout_ms"] = list(self.first_election_timeout_ms)
         out["faults"] = [_fault_json(f) for f in self.faults]
         return out
 
@@ -103,13 +116,12 @@ def scenario_from_dict(raw: dict[str, Any]) -> Scenario:
         raise ScenarioError(f"scenario: must be one of {', '.join(KINDS)}, got {kind!r}")
     nodes = _int(raw, "nodes", d.nodes, 1, MAX_NODES)
     eto = raw.get("election_timeout_ms", list(d.election_timeout_ms))
-    if (
-        not isinstance(eto, list)
-        or len(eto) != 2
-        or not all(_is_num(x) for x in eto)
-        or not 0 < eto[0] <= eto[1]
-    ):
+    if not _is_range(eto):
         raise ScenarioError("election_timeout_ms: must be [min, max] with 0 < min <= max")
+    first = raw.get("first_election_timeout_ms")
+    if first is not None and not _is_range(first):
+        raise ScenarioError(
+            "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max")
     heartbeat = _num(raw, "heartbeat_ms", d.heartbeat_ms, lo=0.001)
     if heartbeat >= eto[0]:
         raise ScenarioError("heartbeat_ms: must be below election_timeout_ms[0]")
@@ -135,7 +147,15 @@ def scenario_from_dict(raw: dict[str, Any]) -> Scenario:
         client_timeout_ms=_num(raw, "client_timeout_ms", d.client_timeout_ms, lo=0.001),
         faults=_faults(raw.get("faults", []), nodes),
         timeout_ms=_num(raw, "timeout_ms", d.timeout_ms, lo=1.0),
+        first_election_timeout_ms=None if first is None else (float(first[0]), float(first[1])),
+        inbox_capacity=_int(raw, "inbox_capacity", d.inbox_capacity, 0, 10**9),
+        memory_limit_mb=_num(raw, "memory_limit_mb", d.memory_limit_mb),
     )
+
+
+def _is_range(v: Any) -> bool:
+    return (isinstance(v, list) and len(v) == 2 and all(_is_num(x) for x in v)
+            and 0 < v[0] <= v[1])
 
 
 def _is_num(x: Any) -> bool:

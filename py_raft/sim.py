@@ -15,7 +15,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from py_raft.core import Config, MemoryStorage, Message, NotLeader, Raft, SplitMix64, derive_seed
+from py_raft.core import (
+    AppendEntries,
+    Config,
+    MemoryStorage,
+    Message,
+    NotLeader,
+    Raft,
+    SplitMix64,
+    derive_seed,
+)
 from py_raft.invariants import Invariants, SafetyViolation
 from py_raft.kv import KeyValue
 from py_raft.network import Network
@@ -38,7 +47,9 @@ def node_seed(seed: int, node: int, incarnation: int) -> int:
 
 def make_config(sc: Scenario) -> Config:
     lo, hi = sc.election_timeout_ms
-    return Config(us(lo), us(hi), us(sc.heartbeat_ms), sc.max_batch_entries)
+    first_lo, first_hi = sc.first_election_timeout_ms or (0.0, 0.0)
+    return Config(us(lo), us(hi), us(sc.heartbeat_ms), sc.max_batch_entries,
+                  us(first_lo), us(first_hi))
 
 
 @dataclass(slots=True)
@@ -122,6 +133,8 @@ class Sim:
             to, msg = arg
             core = self.cores[to]
             if core is not None:
+                if type(msg) is AppendEntries:
+                    self.recorder.append_entries(self.now, to, msg.term)
                 core.step(msg, self.now)
                 self._flush(to)
         elif kind == TIMER:

@@ -96,6 +96,7 @@ class ThreadCluster(Trial):
         self._client_threads: list[threading.Thread] = []
         self._stopping = threading.Event()  # wakes the fault thread at the end
         self._membership = threading.Lock()  # crash and restart come from two threads
+        self.inbox_limit = sc.inbox_limit()
 
     def _notify(self) -> None:
         with self.cond:
@@ -128,7 +129,13 @@ class ThreadCluster(Trial):
                     due.append(heapq.heappop(self._heap))
             for _, _, dst, msg in due:
                 node = self.nodes[dst]
-                if node is not None and node.alive:
+                if node is None or not node.alive:
+                    continue
+                # A full inbox drops, as a full socket buffer would; Raft tolerates
+                # loss. qsize() is approximate, but this thread is the only sender.
+                if node.inbox.qsize() >= self.inbox_limit:
+                    self.recorder.inbox_dropped += 1
+                else:
                     node.inbox.put(msg)
 
     # ---- nodes and faults -------------------------------------------------------------
@@ -246,10 +253,14 @@ class ThreadCluster(Trial):
                     value = self.wait_leader(wait.after_term)
                 elif not self.sleep_until(wait.until_us):
                     if main:
-                        self.error = "timeout: scenario did not finish within timeout_ms"
+                        self.fail("timeout: scenario did not finish within timeout_ms")
                     return
         except StopIteration:
             return
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+        self._notify()
 
     def sample(self) -> None:
         self.peaks["threads_peak"] = max(self.peaks["threads_peak"], threading.active_count())

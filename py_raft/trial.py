@@ -7,6 +7,10 @@ they wait. (The simulator has the same script in event form, which is what
 the Go simulator ports one to one.)
 """
 
+import json
+import os
+import sys
+import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -15,7 +19,7 @@ from typing import Any
 from py_raft.clock import Clock
 from py_raft.core import SplitMix64, derive_seed
 from py_raft.recorder import Recorder
-from py_raft.result import build_result, process_usage
+from py_raft.result import build_result, current_rss_kb, process_usage
 from py_raft.scenario import Scenario, us
 
 
@@ -32,6 +36,38 @@ class WaitLeader:
 
 
 Wait = Sleep | WaitLeader
+POLL_S = 0.1  # how often the watchdog looks
+GRACE_S = 3.0  # how long a runtime has to stop once asked, before the hard stop
+
+
+class Watchdog(threading.Thread):
+    """Watchdog keeps the driver's own limits: memory_limit_mb and timeout_ms.
+
+    It runs on a thread of its own because an overloaded runtime is slow to
+    come back to its own timers: an asyncio loop runs every ready callback
+    before it looks at its timers again, and a thread waits its turn for the
+    GIL among thousands. Past a limit the watchdog asks the runtime to stop;
+    if the trial has not ended GRACE_S later it prints the result as it stands
+    and ends the process, so overload is a recorded failure, never a machine
+    brought down (docs/benchmarking.md).
+    """
+
+    def __init__(self, trial: "Trial") -> None:
+        super().__init__(name="watchdog", daemon=True)
+        self.trial = trial
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        trial, hard_at = self.trial, None
+        limit = us(trial.sc.timeout_ms)
+        while not self.done.wait(POLL_S):
+            if hard_at is None and (trial.over_memory() or trial.clock.now() > limit + 1_000_000):
+                trial.fail("timeout: scenario did not finish within timeout_ms")
+                trial.request_stop()
+                hard_at = time.monotonic() + GRACE_S
+            elif hard_at is not None and time.monotonic() > hard_at:
+                trial.hard_stop()
+
 Script = Generator[Wait, int | None, None]
 
 
@@ -48,7 +84,24 @@ class Trial:
         self.window = [0, 0]
         self.peaks = {"threads_peak": 0, "tasks_peak": 0}
 
+    def fail(self, reason: str) -> None:
+        """fail ends the trial's verdict with reason; the first reason given stands."""
+        if self.error is None:
+            self.error = reason
+
+    def over_memory(self) -> bool:
+        """over_memory: the process passed memory_limit_mb; the trial then fails."""
+        limit = self.sc.memory_limit_mb
+        if limit <= 0:
+            return False
+        rss_mb = current_rss_kb() // 1024
+        if rss_mb <= limit:
+            return False
+        self.fail(f"memory: resident set {rss_mb} MB passed memory_limit_mb {limit:g}")
+        return True
+
     # Each runtime provides these.
+    def request_stop(self) -> None: raise NotImplementedError  # from the watchdog's thread
     def crash(self, node_id: int) -> None: raise NotImplementedError
     def restart(self, node_id: int) -> None: raise NotImplementedError
     def alive(self, node_id: int) -> bool: raise NotImplementedError
@@ -63,7 +116,7 @@ class Trial:
         sc = self.sc
         leader = yield WaitLeader(0)
         if leader is None:
-            self.error = "timeout: no leader elected within timeout_ms"
+            self.fail("timeout: no leader elected within timeout_ms")
             return
         self.sample()
         if sc.scenario == "election":
@@ -100,14 +153,14 @@ class Trial:
             leader = r.leader
             if leader is None:
                 if (yield WaitLeader(r.leader_term - 1)) is None:
-                    self.error = "timeout: no leader to crash"
+                    self.fail("timeout: no leader to crash")
                     return
                 continue
             crashed_term = r.leader_term
             crash_us = self.clock.now()
             self.crash(leader)
             if (yield WaitLeader(crashed_term)) is None:
-                self.error = f"timeout: no new leader after crash {self.trials_done + 1}"
+                self.fail(f"timeout: no new leader after crash {self.trials_done + 1}")
                 return
             r.failover(r.leader_us - crash_us)
             self.trials_done += 1
@@ -141,17 +194,37 @@ class Trial:
                 self.heal()
 
     def result(self, impl: str, extra_versions: dict[str, str] | None = None) -> dict[str, Any]:
-        cpu_start = time.process_time()
-        self.execute()
+        self._impl, self._versions = impl, extra_versions
+        self._cpu_start = time.process_time()
+        self._emitting = threading.Lock()  # the result is built once: here or by hard_stop
+        watchdog = Watchdog(self)
+        watchdog.start()
+        try:
+            self.execute()
+        finally:
+            watchdog.done.set()
+        self._emitting.acquire()
+        return self._build()
+
+    def _build(self) -> dict[str, Any]:
         elapsed = self.clock.now()
         if self.window[1] < self.window[0]:  # the clients outlived the trial's limit
             self.window[1] = elapsed
         runtime = {"wall_ms": elapsed / 1000, **self.peaks, **process_usage(),
-                   "cpu_trial_s": round(time.process_time() - cpu_start, 6)}
-        messages = self.messages()
-        return build_result(impl, self.sc, self.recorder, self.error, self.trials_done,
-                            self.window[1] - self.window[0], elapsed, messages, runtime,
-                            extra_versions)
+                   "cpu_trial_s": round(time.process_time() - self._cpu_start, 6)}
+        return build_result(self._impl, self.sc, self.recorder, self.error, self.trials_done,
+                            self.window[1] - self.window[0], elapsed, self.messages(),
+                            runtime, self._versions)
+
+    def hard_stop(self) -> None:
+        """hard_stop prints the result as it stands and ends the process (watchdog only)."""
+        if not self._emitting.acquire(blocking=False):
+            return  # the runtime stopped in time and is printing its own result
+        self.fail("timeout: the runtime did not stop within the grace period")
+        sys.stdout.write(json.dumps(self._build()) + "\n")
+        sys.stdout.flush()
+        self.recorder.flush()
+        os._exit(0)
 
     def messages(self) -> tuple[int, int]:
         raise NotImplementedError

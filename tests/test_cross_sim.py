@@ -85,6 +85,10 @@ BAD_SCENARIOS = [
     '{"commands": 0}',
     '{"observe_ms": "long"}',
     '{"nodes": 3,}',
+    '{"first_election_timeout_ms": [500, 100]}',
+    '{"first_election_timeout_ms": "wide"}',
+    '{"inbox_capacity": -1}',
+    '{"memory_limit_mb": -5}',
 ]
 
 

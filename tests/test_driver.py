@@ -39,6 +39,12 @@ def test_prints_exactly_one_result_line_and_writes_the_trace(tmp_path) -> None:
         ({"network": {"drop_rate": 1.5}}, "network.drop_rate"),
         ({"faults": [{"at_ms": 1, "action": "crash", "node": 9}]}, "faults[0].node"),
         ({"bogus": 1}, "bogus"),
+        ({"first_election_timeout_ms": [500, 100]}, "first_election_timeout_ms"),
+        ({"first_election_timeout_ms": 300}, "first_election_timeout_ms"),
+        ({"inbox_capacity": -1}, "inbox_capacity"),
+        ({"inbox_capacity": 1.5}, "inbox_capacity"),
+        ({"memory_limit_mb": -5}, "memory_limit_mb"),
+        ({"memory_limit_mb": "lots"}, "memory_limit_mb"),
     ],
 )
 def test_bad_scenario_is_one_line_naming_the_field(tmp_path, scenario, field) -> None:

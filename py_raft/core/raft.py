@@ -42,9 +42,17 @@ class Config:
     election_timeout_max_us: int
     heartbeat_us: int
     max_batch_entries: int = 64
+    # The first election timeout a server draws when it starts may come from a
+    # wider range (0: the normal one). Raft's timing rule asks for a spread
+    # large against a broadcast; at thousands of nodes that starting spread
+    # must grow with N (docs/benchmarking.md), while every later draw keeps
+    # the normal range, which is what a held leader is judged under.
+    first_election_timeout_min_us: int = 0
+    first_election_timeout_max_us: int = 0
 
     def __post_init__(self) -> None:
         assert 0 < self.election_timeout_min_us <= self.election_timeout_max_us
+        assert 0 <= self.first_election_timeout_min_us <= self.first_election_timeout_max_us
         assert self.heartbeat_us > 0 and self.max_batch_entries > 0
 
 
@@ -74,7 +82,7 @@ class Raft:
         self.leader_id: int | None = None
         self.votes: set[int] = set()
         self.progress: dict[int, Progress] = {}
-        self.election_deadline = now + self._election_timeout()
+        self.election_deadline = now + self._first_election_timeout()
         self.heartbeat_deadline = 0
         self._ready = Ready()
 
@@ -355,6 +363,13 @@ class Raft:
 
     def _send(self, to: int, msg: Message) -> None:
         self._ready.messages.append((to, msg))
+
+    def _first_election_timeout(self) -> int:
+        c = self.config
+        if c.first_election_timeout_min_us > 0:
+            return self._rng.uniform_int(c.first_election_timeout_min_us,
+                                         c.first_election_timeout_max_us)
+        return self._election_timeout()
 
     def _election_timeout(self) -> int:
         c = self.config
