@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.impls import SIMULATORS
+from bench.impls import SIMULATORS, ideal
 from bench.presets import RunConfig
 
 
@@ -150,8 +150,16 @@ def fixed_trials(cfg: RunConfig) -> Iterator[Trial]:
         for n in cfg.capacity_sizes if scenario == "capacity" else cfg.sizes:
             for variant in variants(cfg, scenario):
                 for t in range(cfg.trials):
-                    for impl in cfg.impls:
+                    for impl in scenario_impls(cfg, scenario):
                         yield make_trial(cfg, TrialKey(impl, scenario, n, variant, t))
+
+
+def scenario_impls(cfg: RunConfig, scenario: str) -> list[str]:
+    """scenario_impls: who runs a scenario; capacity and scale run one simulator only."""
+    if scenario not in ("capacity", "scale"):
+        return list(cfg.impls)
+    best = ideal(cfg.impls)
+    return [i for i in cfg.impls if i not in SIMULATORS or i == best]
 
 
 def scale_sizes(cfg: RunConfig) -> list[int]:

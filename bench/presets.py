@@ -5,7 +5,7 @@ run's `run.json`, so that `--resume` repeats exactly the same plan.
 
 Budgets (2 cores; each driver process costs ~0.2-0.5 s of start-up):
 * quick: at most 3 minutes, what `make bench` runs;
-* standard: at most 20 minutes;
+* standard: at most 25 minutes;
 * full: hours, large N;
 * paper: Figure 16 of the Raft paper (about 10 minutes per real implementation).
 """
@@ -95,9 +95,9 @@ class RunConfig:
 _PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(sizes=(3, 5), trials=2, capacity_sizes=(3,)),
     "standard": dict(
-        sizes=(3, 5, 9, 17, 33), trials=4, failovers_per_trial=5, replication_ms=1000.0,
-        capacity_sizes=(3, 9, 33), capacity_clients=(1, 16, 64, 256, 1024),
-        capacity_ms=1000.0, scale_max=65_536, scale_bisect=2, scale_hold_s=1.0,
+        sizes=(3, 5, 9, 33), trials=4, failovers_per_trial=5, replication_ms=1000.0,
+        capacity_sizes=(3, 9, 33), capacity_clients=(1, 16, 256, 1024),
+        capacity_ms=500.0, scale_max=65_536, scale_bisect=2, scale_hold_s=1.0,
         scale_timeout_s=120.0, scenario_timeout_ms=30_000.0, trial_timeout_s=60.0,
     ),
     "full": dict(

@@ -18,6 +18,7 @@ from bench.plan import (
     fixed_trials,
     make_trial,
     scale_sizes,
+    scenario_impls,
     variants,
     warmups,
 )
@@ -87,8 +88,9 @@ class Runner:
         stored records by bench.analyze.
         """
         cfg, sizes = self.cfg, scale_sizes(self.cfg)
-        real = [i for i in cfg.impls if i not in SIMULATORS]
-        sims = [i for i in cfg.impls if i in SIMULATORS]
+        impls = scenario_impls(cfg, "scale")
+        real = [i for i in impls if i not in SIMULATORS]
+        sims = [i for i in impls if i in SIMULATORS]
         if not real:  # a run of simulators alone searches them like any other
             real, sims = sims, []
         best: dict[str, int] = dict.fromkeys(real, 0)
@@ -130,7 +132,7 @@ class Runner:
         cfg = self.cfg
         wu = warmups(cfg)
         fixed = list(fixed_trials(cfg))
-        n_scale = len(scale_sizes(cfg)) * cfg.trials_scale * len(cfg.impls)
+        n_scale = len(scale_sizes(cfg)) * cfg.trials_scale * len(scenario_impls(cfg, "scale"))
         self.expected = len(wu) + len(fixed) + (n_scale if "scale" in cfg.scenarios else 0)
         self.listener.total(self.expected)
         self._all(wu)

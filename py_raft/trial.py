@@ -203,6 +203,7 @@ class Trial:
             self.execute()
         finally:
             watchdog.done.set()
+            watchdog.join()
         self._emitting.acquire()
         return self._build()
 
