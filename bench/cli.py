@@ -117,19 +117,37 @@ def compare(
         metavar="NEW_RUN", help="The run directory to compare with it.")],
     threshold: Annotated[float, typer.Option(help="A significant change for the worse "
                          "beyond this fraction is a regression (exit 1).")] = 0.1,
-    force: Annotated[bool, typer.Option(help="Compare runs made on different machines.")] = False,
+    alpha: Annotated[float, typer.Option(help="Significance level, applied to the p values "
+                     "adjusted by Benjamini-Hochberg.")] = 0.05,
+    force: Annotated[bool, typer.Option(help="Compare runs made on different machines or "
+                     "with different settings; the differences are printed.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every cell as JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print every cell as CSV.")] = False,
 ) -> None:
-    """Compare two runs: median ratio with 95% CI and Mann-Whitney U, per metric."""
-    from bench.compare import MachineMismatch, compare_runs, render
+    """Compare two runs as benchstat does: every cell with each run's median and 95% CI,
+    Mann-Whitney U with Benjamini-Hochberg, a geometric mean per implementation.
+    Exit 1 on a regression (a significant change for the worse beyond --threshold, or
+    a cell that failed or went missing in NEW)."""
+    from bench.compare import Mismatch, compare_runs, render_text, to_csv, to_json
 
     if threshold < 0:
         fail(f"--threshold: must not be negative, got {threshold:g}")
+    if not 0 < alpha < 1:
+        fail(f"--alpha: must be between 0 and 1, got {alpha:g}")
+    if as_json and as_csv:
+        fail("--json and --csv: choose one")
     try:
-        table = compare_runs(base, new, force=force)
-    except (store.StoreError, MachineMismatch) as e:
+        res = compare_runs(base, new, force=force, alpha=alpha, threshold=threshold,
+                           warn=lambda m: typer.echo(m, err=True))
+    except (store.StoreError, Mismatch) as e:
         fail(str(e))
-    regressions = render(table, threshold, out)
-    raise typer.Exit(code=1 if regressions else 0)
+    if as_json:
+        typer.echo(to_json(res))
+    elif as_csv:
+        typer.echo(to_csv(res), nl=False)
+    else:
+        typer.echo(render_text(res, color=out.is_terminal))
+    raise typer.Exit(code=1 if res.regressions else 0)
 
 
 @app.command()
@@ -172,7 +190,7 @@ def env(
 def runs(
     results_dir: Annotated[Path, typer.Option(help="Where runs are stored.")] = Path("results"),
 ) -> None:
-    """List the stored runs: preset, date, trials, implementations."""
+    """List the stored runs: preset, date, trials, implementations; a broken run with why."""
     from bench.runs import list_runs, render
 
     render(list_runs(results_dir), out)

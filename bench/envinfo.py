@@ -1,7 +1,8 @@
 """Envinfo: the machine and software a run ran on (written as env.json).
 
 `machine` identifies the hardware; `raftbench compare` refuses to compare runs
-whose machines differ, since their numbers are not comparable.
+whose CPU, core count, memory (beyond 5%), Python or Go differ
+(`machine_differences`), since their numbers are not comparable.
 """
 
 import os
@@ -84,8 +85,36 @@ def collect() -> dict[str, Any]:
     }
 
 
+# What makes two runs' numbers comparable: the same CPU, as many cores, the same
+# Python and Go. The hostname is not compared (a renamed or re-imaged machine is the
+# same machine); memory may differ by MEMORY_TOLERANCE (firmware reserves vary).
+MACHINE_FIELDS = ("cpu_model", "cores_logical", "cores_physical")
+SOFTWARE_FIELDS = ("cpus_usable", "python", "python_implementation", "go")
+MEMORY_TOLERANCE = 0.05
+
+
+def machine_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """machine_differences: "field: a vs b" for each way the env.json a and b differ
+    in what makes runs comparable; empty when they match. A field one of them lacks
+    (an older env.json) is not compared; a missing machine is a difference."""
+    ma, mb = a.get("machine"), b.get("machine")
+    if not isinstance(ma, dict) or not isinstance(mb, dict):
+        return ["machine: " + " vs ".join("known" if isinstance(m, dict) else "unknown"
+                                          for m in (ma, mb))]
+    out = [f"{k}: {ma[k]} vs {mb[k]}" for k in MACHINE_FIELDS
+           if k in ma and k in mb and ma[k] != mb[k]]
+    mem_a, mem_b = ma.get("memory_bytes"), mb.get("memory_bytes")
+    if isinstance(mem_a, int | float) and isinstance(mem_b, int | float) and (
+            abs(mem_a - mem_b) > MEMORY_TOLERANCE * max(mem_a, mem_b)):
+        out.append(f"memory_bytes: {mem_a} vs {mem_b} (more than "
+                   f"{MEMORY_TOLERANCE:.0%} apart)")
+    out += [f"{k}: {a[k]} vs {b[k]}" for k in SOFTWARE_FIELDS
+            if k in a and k in b and a[k] != b[k]]
+    return out
+
+
 def same_machine(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return bool(a.get("machine")) and a.get("machine") == b.get("machine")
+    return not machine_differences(a, b)
 
 
 def render(info: dict[str, Any], console: Any) -> None:

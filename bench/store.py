@@ -144,15 +144,24 @@ def append(path: Path, record: dict[str, Any]) -> None:
 
 
 def load_records(path: Path, warn: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-    """load_records reads results.jsonl, healing what a kill or a second writer left.
+    """load_records reads results.jsonl, checking every record and healing what a kill
+    or a second writer left.
 
-    A torn last line (killed mid-write, power cut) is skipped. A measured trial stored
-    twice (same key) counts once: the first complete record wins. warn, if given, hears
-    one line about each (the CLI shows it); statistics never count a trial twice.
+    Every line must hold one record that bench.schema accepts; any other line raises
+    StoreError with `file:line: reason` (one line), except a torn last line (killed
+    mid-write, power cut: it does not parse), which is skipped. A measured trial
+    stored twice (same key) counts once: the first complete record wins. warn, if
+    given, hears one line about each (the CLI shows it); statistics never count a
+    trial twice.
     """
+    from bench import schema
+
     check_run_dir(path)
     f = path / RESULTS
-    lines = f.read_bytes().split(b"\n")
+    try:
+        lines = f.read_bytes().split(b"\n")
+    except OSError as e:
+        raise StoreError(f"{f}: cannot read: {e.strerror}") from e
     last = _last_line(lines)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -160,15 +169,15 @@ def load_records(path: Path, warn: Callable[[str], None] | None = None) -> list[
     for i, raw in enumerate(lines):
         if not raw.strip():
             continue
-        rec = _record_of(raw)
-        if rec is None:
+        rec, why = _parse_line(raw)
+        if why is not None:
             if i == last:
                 _tell(warn, f"warning: {f}:{i + 1}: torn last line skipped (killed mid-write?)")
                 break
-            raise StoreError(f"{f}:{i + 1}: not a JSON record")
-        if rec.get("format") != FORMAT_VERSION:
-            raise StoreError(f"{f}:{i + 1}: format {rec.get('format')}")
-        if not rec.get("warmup"):  # warm-ups are made again on every resume
+            raise StoreError(f"{f}:{i + 1}: not a JSON record ({why})")
+        if (bad := schema.problem(rec)) is not None:
+            raise StoreError(f"{f}:{i + 1}: {bad}")
+        if not rec["warmup"]:  # warm-ups are made again on every resume
             ident = json.dumps(rec["key"], sort_keys=True)
             if ident in seen:
                 dups += 1
@@ -198,7 +207,7 @@ def repair(path: Path, warn: Callable[[str], None] | None = None) -> None:
     last = _last_line(lines)
     if last is None:
         return
-    if _record_of(lines[last]) is not None:
+    if _parse_line(lines[last])[1] is None:  # whole JSON: load_records judges the rest
         if last == len(lines) - 1:
             with f.open("ab") as fh:
                 fh.write(b"\n")
@@ -244,12 +253,23 @@ def _last_line(lines: list[bytes]) -> int | None:
     return next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), None)
 
 
-def _record_of(raw: bytes) -> dict[str, Any] | None:
-    """_record_of: the record on one line, or None when the line holds no whole record."""
+# Helpers of load_records and of the readers that need measured trials.
+
+
+def _parse_line(raw: bytes) -> tuple[Any, str | None]:
+    """_parse_line: the JSON value on one line, or None and why it does not parse."""
     try:
-        rec = json.loads(raw.decode("utf-8"))
-    except ValueError:  # UnicodeDecodeError is one too
-        return None
-    if not isinstance(rec, dict) or not isinstance(rec.get("key"), dict):
-        return None
-    return rec
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as e:
+        return None, f"not JSON: {e.msg} at column {e.colno}"
+
+
+def check_measured(path: Path, records: list[dict[str, Any]]) -> None:
+    """check_measured raises StoreError when records hold no measured trial (an empty
+    results.jsonl, or warm-ups only): there is nothing to report or compare."""
+    if not any(not r["warmup"] for r in records):
+        raise StoreError(f"RUN_DIR: {path} has no measured trials")
