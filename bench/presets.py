@@ -7,7 +7,8 @@ Budgets (2 cores; each driver process costs ~0.2-0.5 s of start-up):
 * quick: at most 3 minutes, what `make bench` runs;
 * standard: at most 25 minutes;
 * full: hours, large N;
-* paper: Figure 16 of the Raft paper (about 10 minutes per real implementation).
+* paper: Figure 16 of the Raft paper (long: trials on the equal-timeout lines
+  can run to their 120 s limit).
 """
 
 from dataclasses import asdict, dataclass, fields, replace
