@@ -96,7 +96,7 @@ class RunConfig:
 _PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(sizes=(3, 5), trials=2, capacity_sizes=(3,)),
     "standard": dict(
-        sizes=(3, 5, 9, 33), trials=4, failovers_per_trial=5, replication_ms=1000.0,
+        sizes=(3, 5, 9, 33), trials=5, failovers_per_trial=4, replication_ms=500.0,
         capacity_sizes=(3, 9, 33), capacity_clients=(1, 16, 256, 1024),
         capacity_ms=500.0, scale_max=65_536, scale_bisect=2, scale_hold_s=1.0,
         scale_timeout_s=120.0, scenario_timeout_ms=30_000.0, trial_timeout_s=60.0,

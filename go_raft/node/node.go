@@ -3,8 +3,9 @@
 //
 // A Node owns its core and its Storage. Its goroutine selects on an inbox and
 // on one time.Timer, feeds the core, and carries out each Ready in the order
-// raft.Ready documents: persist, then send, then apply. The inbox is
-// unbounded, so a sender never blocks; a stopped node drops what it is sent.
+// raft.Ready documents: persist, then send, then apply. A sender never
+// blocks: the inbox holds at most Config.InboxCapacity peer messages and
+// drops (and counts) the ones beyond; a stopped node drops what it is sent.
 // A crash is Stop; a restart is a new Node over the same Storage.
 package node
 
@@ -27,6 +28,15 @@ type Transport interface {
 	Send(from, to int, msg raft.Message)
 }
 
+// BatchTransport is a Transport that also takes all the messages of one
+// Ready in one call, in order: a candidate's or a leader's broadcast to
+// thousands of peers then costs the transport one round of locking, not one
+// per message.
+type BatchTransport interface {
+	Transport
+	SendAll(from int, msgs []raft.Envelope)
+}
+
 // Config is what a node is made from.
 type Config struct {
 	ID int
@@ -45,6 +55,16 @@ type Config struct {
 	Now func() int64
 	// OnTransition, if set, hears every role change on the node's goroutine.
 	OnTransition func(role raft.Role, term int)
+	// Observe, if set, sees every peer message on the node's goroutine just
+	// before the core steps it, with the clock's time of handling.
+	Observe func(msg raft.Message, now int64)
+	// InboxCapacity is the most peer messages (Step) the inbox holds; the
+	// ones beyond are dropped and counted (Dropped). 0: unbounded. Proposals
+	// are never dropped: their callers bound them.
+	InboxCapacity int
+	// Quit, if not nil, halts the node when it is closed, as Halt does: one
+	// close halts any number of nodes at once.
+	Quit <-chan struct{}
 }
 
 type proposal struct {
@@ -54,14 +74,20 @@ type proposal struct {
 
 // Node is one running server.
 type Node struct {
-	cfg  Config
-	core *raft.Raft
+	cfg   Config
+	core  *raft.Raft
+	batch BatchTransport // cfg.Transport, if it is one
 
-	mu      sync.Mutex
-	inbox   []any // raft.Message or *proposal
-	stopped bool
-	wake    chan struct{} // capacity 1: "the inbox is not empty, or stop"
-	done    chan struct{} // closed when the goroutine has returned
+	mu       sync.Mutex
+	inbox    []any // raft.Message or *proposal
+	messages int   // peer messages in inbox
+	stopped  bool
+	wake     chan struct{} // capacity 1: "the inbox is not empty, or stop"
+	done     chan struct{} // closed when the goroutine has returned
+	// halted is stopped, read without the lock: the goroutine leaves a
+	// batch in the middle once it is set.
+	halted  atomic.Bool
+	dropped atomic.Int64
 
 	term     atomic.Int64
 	isLeader atomic.Bool
@@ -80,14 +106,35 @@ func Start(cfg Config) *Node {
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
+	n.batch, _ = cfg.Transport.(BatchTransport)
 	n.publish()
 	go n.run()
 	return n
 }
 
-// Step hands the node a message from a peer; it never blocks.
+// Step hands the node a message from a peer; it never blocks. A full inbox
+// drops the message and counts it.
 func (n *Node) Step(msg raft.Message) {
-	n.enqueue(msg)
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return
+	}
+	if n.cfg.InboxCapacity > 0 && n.messages >= n.cfg.InboxCapacity {
+		n.dropped.Add(1) // under the lock: once Done is closed, Dropped is final
+		n.mu.Unlock()
+		return
+	}
+	n.messages++
+	n.inbox = append(n.inbox, msg)
+	n.mu.Unlock()
+	n.signal()
+}
+
+// Dropped is how many peer messages a full inbox has dropped so far; final
+// once Done is closed.
+func (n *Node) Dropped() int64 {
+	return n.dropped.Load()
 }
 
 // ProposeAsync asks the node to append a command. done is called on the
@@ -122,11 +169,25 @@ func (n *Node) State() (term int, isLeader bool) {
 // Stop stops the node and waits for its goroutine; its Storage keeps what
 // was persisted. Stop is idempotent.
 func (n *Node) Stop() {
+	n.Halt()
+	<-n.done
+}
+
+// Halt is Stop without the wait: the node stops handling messages at once,
+// drops what it is sent, and its goroutine returns soon after; Done tells
+// when. Stopping many nodes, Halt them all (or close their Config.Quit),
+// then wait: they wind down together instead of one after another.
+func (n *Node) Halt() {
+	n.halted.Store(true)
 	n.mu.Lock()
 	n.stopped = true
 	n.mu.Unlock()
 	n.signal()
-	<-n.done
+}
+
+// Done is closed once the node's goroutine has returned after Halt or Stop.
+func (n *Node) Done() <-chan struct{} {
+	return n.done
 }
 
 func (n *Node) enqueue(item any) bool {
@@ -153,6 +214,7 @@ func (n *Node) take(buf []any) (items []any, stopped bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	items, n.inbox = n.inbox, buf[:0]
+	n.messages = 0
 	return items, n.stopped
 }
 
@@ -170,17 +232,54 @@ func (n *Node) run() {
 				return
 			}
 			for i, item := range items {
+				if n.quitting() {
+					n.quit(items[i:])
+					return
+				}
 				n.handle(item)
 				items[i] = nil
 			}
 			spare = items
 		case <-t.timer.C:
 			t.armed = false
+			if n.quitting() {
+				n.quit(nil)
+				return
+			}
 			n.core.Tick(n.cfg.Now())
 			n.flush()
+		case <-n.cfg.Quit:
+			n.quit(nil)
+			return
 		}
 		t.arm(n.cfg.Now(), n.core.NextDeadline())
 	}
+}
+
+// quitting tells whether Halt or Stop was called or Config.Quit closed.
+func (n *Node) quitting() bool {
+	if n.halted.Load() {
+		return true
+	}
+	select {
+	case <-n.cfg.Quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// quit stops the node from its own goroutine: it refuses rest, the items
+// it had not handled yet, and whatever still waits in the inbox.
+func (n *Node) quit(rest []any) {
+	n.halted.Store(true)
+	n.mu.Lock()
+	n.stopped = true
+	waiting := n.inbox
+	n.inbox, n.messages = nil, 0
+	n.mu.Unlock()
+	n.refuse(rest)
+	n.refuse(waiting)
 }
 
 // refuse answers the proposals that raced with Stop.
@@ -199,6 +298,9 @@ func (n *Node) handle(item any) {
 		index, term, err := n.core.Propose(x.cmd, x.payload, now)
 		x.done(index, term, err)
 	case raft.Message:
+		if n.cfg.Observe != nil {
+			n.cfg.Observe(x, now)
+		}
 		if selftestSlowdown != 1 {
 			n.slowStep(x, now)
 			return
@@ -246,8 +348,14 @@ func (n *Node) flush() {
 			n.cfg.OnTransition(tr.Role, tr.Term)
 		}
 	}
-	for _, m := range r.Messages {
-		n.cfg.Transport.Send(n.cfg.ID, m.To, m.Msg)
+	if n.batch != nil {
+		if len(r.Messages) > 0 {
+			n.batch.SendAll(n.cfg.ID, r.Messages)
+		}
+	} else {
+		for _, m := range r.Messages {
+			n.cfg.Transport.Send(n.cfg.ID, m.To, m.Msg)
+		}
 	}
 	for _, a := range r.Committed {
 		if n.cfg.Apply != nil {

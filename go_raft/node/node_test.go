@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -170,4 +171,89 @@ func TestStoppedNodeNeverBlocks(t *testing.T) {
 	if _, _, ok := n.Propose("late"); ok {
 		t.Fatal("a stopped node accepted a proposal")
 	}
+}
+
+// blockedNode is a follower whose goroutine is held inside the handling of
+// its first peer message until release is closed, so its inbox fills.
+func blockedNode(t *testing.T, capacity int, quit chan struct{}) (n *Node, release chan struct{}) {
+	t.Helper()
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := true
+	n = Start(Config{
+		ID: 0, Peers: []int{0, 1, 2}, Transport: discard{}, Storage: raft.NewMemoryStorage(),
+		Raft: raft.Config{ElectionTimeoutMinUs: 1 << 40, ElectionTimeoutMaxUs: 1 << 40, HeartbeatUs: 1, MaxBatchEntries: 1},
+		Observe: func(raft.Message, int64) {
+			if first {
+				first = false
+				close(entered)
+				<-release
+			}
+		},
+		InboxCapacity: capacity,
+		Quit:          quit,
+	})
+	n.Step(&raft.RequestVote{Term: 1, CandidateID: 1})
+	<-entered
+	return n, release
+}
+
+// A full inbox drops peer messages and counts them; proposals always get in.
+func TestBoundedInboxDropsAndCounts(t *testing.T) {
+	n, release := blockedNode(t, 8, nil)
+	for range 8 + 5 {
+		n.Step(&raft.RequestVote{Term: 1, CandidateID: 2})
+	}
+	answers := make(chan error, 3)
+	for i := range 3 {
+		n.ProposeAsync(fmt.Sprintf("c%d", i), "", func(_, _ int, err error) { answers <- err })
+	}
+	if got := n.Dropped(); got != 5 {
+		t.Fatalf("dropped %d, want 5", got)
+	}
+	close(release)
+	for range 3 {
+		var notLeader *raft.NotLeaderError
+		if err := <-answers; !errors.As(err, &notLeader) {
+			t.Fatalf("a proposal to a follower: %v", err)
+		}
+	}
+	// Handled, the inbox has room again: nothing more is dropped.
+	eventually(t, "the inbox to drain", func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return len(n.inbox) == 0
+	})
+	for range 8 {
+		n.Step(&raft.RequestVote{Term: 1, CandidateID: 2})
+	}
+	n.Stop()
+	if got := n.Dropped(); got != 5 {
+		t.Fatalf("dropped %d after the drain, want 5", got)
+	}
+}
+
+// Closing Config.Quit halts a node as Halt does, even one that is busy: it
+// stops at its next message and refuses what waits.
+func TestQuitHaltsNodes(t *testing.T) {
+	quit := make(chan struct{})
+	busy, release := blockedNode(t, 0, quit)
+	busy.Step(&raft.RequestVote{Term: 1, CandidateID: 2})
+	refused := make(chan error, 1)
+	busy.ProposeAsync("c0", "", func(_, _ int, err error) { refused <- err })
+	idle := Start(Config{
+		ID: 1, Peers: []int{0, 1, 2}, Transport: discard{}, Storage: raft.NewMemoryStorage(),
+		Raft: raft.Config{ElectionTimeoutMinUs: 1 << 40, ElectionTimeoutMaxUs: 1 << 40, HeartbeatUs: 1, MaxBatchEntries: 1},
+		Quit: quit,
+	})
+	close(quit)
+	<-idle.Done()
+	close(release)
+	<-busy.Done()
+	if err := <-refused; !errors.Is(err, ErrStopped) {
+		t.Fatalf("the waiting proposal: %v", err)
+	}
+	if _, _, ok := idle.Propose("late"); ok {
+		t.Fatal("a quit node accepted a proposal")
+	}
+	busy.Stop() // Stop after Quit returns at once
 }

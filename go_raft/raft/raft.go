@@ -36,6 +36,13 @@ type Config struct {
 	ElectionTimeoutMaxUs int64
 	HeartbeatUs          int64
 	MaxBatchEntries      int
+	// FirstElectionTimeoutMinUs and FirstElectionTimeoutMaxUs, when the
+	// minimum is above 0, are the range of the first election timeout that
+	// New draws; every later one comes from the range above. Spreading the
+	// first timeouts of a large cluster lets one candidate win before the
+	// others time out. 0: the first timeout is drawn like the others.
+	FirstElectionTimeoutMinUs int64
+	FirstElectionTimeoutMaxUs int64
 }
 
 // Raft is one server. It is not safe for concurrent use: one runtime
@@ -68,6 +75,7 @@ type Raft struct {
 // New builds a server from what storage holds; now starts its election timer.
 func New(id int, members []int, storage Storage, config Config, rng *SplitMix64, now int64) *Raft {
 	if !(0 < config.ElectionTimeoutMinUs && config.ElectionTimeoutMinUs <= config.ElectionTimeoutMaxUs) ||
+		!(0 <= config.FirstElectionTimeoutMinUs && config.FirstElectionTimeoutMinUs <= config.FirstElectionTimeoutMaxUs) ||
 		config.HeartbeatUs <= 0 || config.MaxBatchEntries <= 0 {
 		panic(fmt.Sprintf("raft: bad config %+v", config))
 	}
@@ -75,7 +83,11 @@ func New(id int, members []int, storage Storage, config Config, rng *SplitMix64,
 	r.members = sharedMembers(id, members)
 	r.CurrentTerm, r.VotedFor = storage.HardState()
 	r.Log = storage.Entries()
-	r.ElectionDeadline = now + r.electionTimeout()
+	if config.FirstElectionTimeoutMinUs > 0 {
+		r.ElectionDeadline = now + rng.UniformInt(config.FirstElectionTimeoutMinUs, config.FirstElectionTimeoutMaxUs)
+	} else {
+		r.ElectionDeadline = now + r.electionTimeout()
+	}
 	return r
 }
 

@@ -131,3 +131,44 @@ func TestProposeOnFollowerGivesHint(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// The first election deadline comes from the first range when one is set, and
+// every later one from the normal range; unset, the draws are those of before.
+func TestFirstElectionTimeout(t *testing.T) {
+	base := Config{ElectionTimeoutMinUs: 150_000, ElectionTimeoutMaxUs: 300_000, HeartbeatUs: 50_000, MaxBatchEntries: 64}
+	members := []int{0, 1, 2}
+
+	plain := New(0, members, NewMemoryStorage(), base, NewSplitMix64(7), 1000)
+	want := NewSplitMix64(7)
+	if got := plain.ElectionDeadline; got != 1000+want.UniformInt(150_000, 300_000) {
+		t.Fatalf("unset: deadline %d", got)
+	}
+
+	first := base
+	first.FirstElectionTimeoutMinUs, first.FirstElectionTimeoutMaxUs = 5_000_000, 5_000_100
+	r := New(0, members, NewMemoryStorage(), first, NewSplitMix64(7), 1000)
+	want = NewSplitMix64(7)
+	if got := r.ElectionDeadline; got != 1000+want.UniformInt(5_000_000, 5_000_100) {
+		t.Fatalf("first: deadline %d", got)
+	}
+	r.Tick(r.ElectionDeadline) // a candidacy draws from the normal range
+	if r.Role != Candidate {
+		t.Fatalf("role %v after the first timeout", r.Role)
+	}
+	if d := r.ElectionDeadline - (1000 + 5_000_000); d < 150_000 || d > 300_100 {
+		t.Fatalf("second timeout %d us is not from the normal range", d)
+	}
+
+	for _, bad := range [][2]int64{{-1, 0}, {200, 100}, {0, -1}} {
+		cfg := base
+		cfg.FirstElectionTimeoutMinUs, cfg.FirstElectionTimeoutMaxUs = bad[0], bad[1]
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("first range %v: no panic", bad)
+				}
+			}()
+			New(0, members, NewMemoryStorage(), cfg, NewSplitMix64(7), 0)
+		}()
+	}
+}

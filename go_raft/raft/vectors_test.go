@@ -32,6 +32,9 @@ type vectorConfig struct {
 	Max       int64 `json:"election_timeout_max_us"`
 	Heartbeat int64 `json:"heartbeat_us"`
 	Batch     int   `json:"max_batch_entries"`
+	// The first election timeout's range; absent (0) in most vectors.
+	FirstMin int64 `json:"first_election_timeout_min_us"`
+	FirstMax int64 `json:"first_election_timeout_max_us"`
 }
 
 type vectorStep struct {
@@ -235,7 +238,9 @@ func (rp *replayer) step(i int, st vectorStep) (propose any) {
 	var now int64
 	rp.field(st.Input, "type", &kind)
 	rp.field(st.Input, "now", &now)
-	cfg := Config{rp.v.Config.Min, rp.v.Config.Max, rp.v.Config.Heartbeat, rp.v.Config.Batch}
+	cfg := Config{ElectionTimeoutMinUs: rp.v.Config.Min, ElectionTimeoutMaxUs: rp.v.Config.Max,
+		HeartbeatUs: rp.v.Config.Heartbeat, MaxBatchEntries: rp.v.Config.Batch,
+		FirstElectionTimeoutMinUs: rp.v.Config.FirstMin, FirstElectionTimeoutMaxUs: rp.v.Config.FirstMax}
 	switch kind {
 	case "start", "restart":
 		if kind == "restart" {

@@ -251,8 +251,47 @@ func roundTo(x float64, digits int) float64 {
 // RoundTo is Python's round(x, digits).
 func RoundTo(x float64, digits int) float64 { return roundTo(x, digits) }
 
-// Metrics builds the result's metrics object (docs/protocol.md).
-func (r *Recorder) Metrics(elapsedUs, clientWindowUs int64, sent, dropped int) pyjson.Obj {
+// AppendClock is what one incarnation of a node remembers to measure its
+// heartbeat gaps: the term and handling time of the last AppendEntries it
+// handled. Its zero value has handled none.
+type AppendClock struct {
+	seen bool
+	term int
+	at   int64
+}
+
+// Handle notes that the node handles msg at now (microseconds). It returns a
+// gap when msg is an AppendEntries of the same term as the previous
+// AppendEntries this incarnation handled: the time between the two.
+func (c *AppendClock) Handle(msg raft.Message, now int64) (gapUs int64, ok bool) {
+	ae, isAE := msg.(*raft.AppendEntries)
+	if !isAE {
+		return 0, false
+	}
+	gapUs, ok = now-c.at, c.seen && c.term == ae.Term
+	c.seen, c.term, c.at = true, ae.Term, now
+	return gapUs, ok
+}
+
+// gapMetrics is heartbeat_gap_ms: nearest-rank percentiles of the gaps in
+// milliseconds, as commit_latency_ms, and their count; nil when there are none.
+func gapMetrics(gapsUs []int64) any {
+	if len(gapsUs) == 0 {
+		return nil
+	}
+	ms := make([]float64, len(gapsUs))
+	for i, x := range gapsUs {
+		ms[i] = float64(x) / 1000
+	}
+	slices.Sort(ms)
+	return pyjson.O("p50", Percentile(ms, 50), "p99", Percentile(ms, 99), "max", ms[len(ms)-1],
+		"count", len(ms))
+}
+
+// Metrics builds the result's metrics object (docs/protocol.md). gapsUs are
+// the trial's heartbeat gaps (AppendClock), inboxDropped the peer messages
+// dropped at full inboxes.
+func (r *Recorder) Metrics(elapsedUs, clientWindowUs int64, sent, dropped int, gapsUs []int64, inboxDropped int) pyjson.Obj {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	lat := make([]float64, len(r.LatenciesUs))
@@ -289,5 +328,7 @@ func (r *Recorder) Metrics(elapsedUs, clientWindowUs int64, sent, dropped int) p
 		"messages_sent", sent,
 		"messages_dropped", dropped,
 		"elapsed_ms", float64(elapsedUs)/1000,
+		"heartbeat_gap_ms", gapMetrics(gapsUs),
+		"inbox_dropped", inboxDropped,
 	)
 }

@@ -39,6 +39,12 @@ func procStatus(key string) (int, bool) {
 	return 0, false
 }
 
+// RSSKb is this process's resident set now (VmRSS); ok is false when
+// /proc/self/status cannot tell.
+func RSSKb() (kb int, ok bool) {
+	return procStatus("VmRSS")
+}
+
 // PeakRSSKb is this process's peak resident set (VmHWM). ru_maxrss is only
 // the fallback: Linux carries it across exec, so a driver spawned by a large
 // harness would report the harness's peak.
@@ -108,7 +114,11 @@ type Trial struct {
 	ElapsedUs  int64
 	Sent       int
 	Dropped    int
-	Runtime    pyjson.Obj
+	// GapsUs are the heartbeat gaps (recorder.AppendClock) of every incarnation.
+	GapsUs []int64
+	// InboxDropped counts peer messages dropped at full inboxes.
+	InboxDropped int
+	Runtime      pyjson.Obj
 }
 
 // Build returns the result object, ready for pyjson.Dumps.
@@ -123,7 +133,7 @@ func Build(t Trial) pyjson.Obj {
 		"ok", ok,
 		"error", errV,
 		"scenario", t.Scenario.ToJSON(),
-		"metrics", t.Recorder.Metrics(t.ElapsedUs, t.WindowUs, t.Sent, t.Dropped),
+		"metrics", t.Recorder.Metrics(t.ElapsedUs, t.WindowUs, t.Sent, t.Dropped, t.GapsUs, t.InboxDropped),
 		"runtime", t.Runtime,
 		"versions", Versions(),
 	)

@@ -3,20 +3,27 @@
 //
 // Goroutines per trial:
 //   - one per node (package node), selecting on its inbox and its time.Timer;
-//   - the network is time.AfterFunc(delay, deliver) per message, with the
-//     shared network model (package network) guarded by a mutex;
+//     the inbox holds at most the scenario's inbox_capacity peer messages;
+//   - one for the network (courier.go): the shared network model (package
+//     network), guarded by a mutex, decides each message's fate when it is
+//     sent, and the network goroutine delivers it when it is due;
 //   - one per client, waiting on a channel per command;
 //   - the main goroutine runs the scenario's script, and one more the fault
-//     schedule (script.go).
+//     schedule (script.go);
+//   - the watchdog (watchdog.go), which keeps memory_limit_mb and, as a
+//     backstop, timeout_ms.
 //
-// Shutdown stops every node (a stopped node drops what it is sent and never
-// blocks a sender), then waits for the clients and the fault goroutine.
+// Shutdown freezes the cluster (watchdog.go), waits for the fault goroutine,
+// stops the network, halts every node (a stopped node drops what it is sent
+// and never blocks a sender) and waits for them together, then for the
+// clients, then for the watchdog, which watches the shutdown too.
 package runtime
 
 import (
 	"bufio"
 	"fmt"
 	goruntime "runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -53,12 +60,14 @@ type pending struct {
 }
 
 // host is one incarnation of a node and what the runtime keeps beside it.
-// pending and kv belong to the node's goroutine while it runs.
+// pending, kv, clock and gapsUs belong to the node's goroutine while it runs.
 type host struct {
 	id      int
 	node    *node.Node
 	kv      *kv.KeyValue
 	pending map[int]pending
+	clock   recorder.AppendClock
+	gapsUs  []int64 // heartbeat gaps (recorder.AppendClock)
 }
 
 // Cluster is one real-time trial.
@@ -69,8 +78,9 @@ type Cluster struct {
 	controlRng *raft.SplitMix64
 	config     raft.Config
 
-	netMu sync.Mutex
-	net   *network.Network
+	netMu   sync.Mutex
+	net     *network.Network
+	courier *courier
 
 	membership   sync.Mutex // crash and restart come from two goroutines
 	nodesMu      sync.RWMutex
@@ -87,12 +97,33 @@ type Cluster struct {
 	leaderMu      sync.Mutex
 	leaderChanged chan struct{}
 	stopping      chan struct{} // closed at the end of the trial
+	// frozen and quit (closed) say that the cluster is frozen (freeze).
+	frozen     atomic.Bool
+	quit       chan struct{}
+	freezeOnce sync.Once
+	// ended is closed when the trial is ended early (endTrial).
+	ended    chan struct{}
+	endOnce  sync.Once
+	endedAt  atomic.Int64         // trial time of endTrial; 0: not ended
+	hardStop func(res pyjson.Obj) // see Run; nil: none
+	// hardStopped is set by the one goroutine that makes the hard stop.
+	hardStopped atomic.Bool
+	lastLook    atomic.Int64 // trial time of the last look at the resident set
 
-	errMsg         string
+	// retired holds what stopped incarnations leave for the metrics.
+	retiredMu    sync.Mutex
+	gapsUs       []int64
+	inboxDropped int64
+
+	// verdictMu guards what the watchdog's hard stop may read while the
+	// script runs; the script's goroutine reads them without it.
+	verdictMu      sync.Mutex
+	errMsg         string // the first reason the trial failed (fail)
 	trialsDone     int
 	window         [2]int64
 	threadsPeak    int
 	goroutinesPeak int
+	cpuStart       float64
 }
 
 // New prepares a trial; trace may be nil.
@@ -110,7 +141,10 @@ func New(sc *scenario.Scenario, trace *bufio.Writer) *Cluster {
 		storages:      make([]*raft.MemoryStorage, sc.Nodes),
 		leaderChanged: make(chan struct{}),
 		stopping:      make(chan struct{}),
+		ended:         make(chan struct{}),
+		quit:          make(chan struct{}),
 	}
+	c.courier = newCourier(c.now, c.deliver)
 	c.rec = recorder.New(trace, c.notify)
 	c.members = make([]int, sc.Nodes) // shared by every node: the core skips its own id
 	for i := range c.storages {
@@ -138,19 +172,43 @@ func (c *Cluster) leaderChange() <-chan struct{} {
 
 // ---- network ---------------------------------------------------------------
 
-// Send is the nodes' transport: the network model decides, a timer delivers.
+// Send is the nodes' transport for one message (SendAll does the work).
 func (c *Cluster) Send(src, dst int, msg raft.Message) {
-	c.netMu.Lock()
-	delay, ok := c.net.Delay(src, dst)
-	c.netMu.Unlock()
-	if ok {
-		time.AfterFunc(time.Duration(delay)*time.Microsecond, func() { c.deliver(dst, msg) })
-	}
+	c.SendAll(src, []raft.Envelope{{To: dst, Msg: msg}})
 }
 
-func (c *Cluster) deliver(dst int, msg raft.Message) {
-	if h := c.host(dst); h != nil {
-		h.node.Step(msg) // a stopped node drops it
+// SendAll is the nodes' transport (node.BatchTransport): the network model
+// decides each message's fate as it is sent, and the network goroutine
+// delivers it when it is due. One Ready's messages take each lock once.
+func (c *Cluster) SendAll(src int, msgs []raft.Envelope) {
+	if c.frozen.Load() {
+		c.hardStopIfDue(c.now())
+		return
+	}
+	now := c.now()
+	c.lookIfOverdue(now)
+	c.netMu.Lock()
+	defer c.netMu.Unlock()
+	c.courier.postAll(func(yield func(int64, raft.Envelope) bool) {
+		for _, e := range msgs {
+			if delay, ok := c.net.Delay(src, e.To); ok && !yield(now+delay, e) {
+				return
+			}
+		}
+	})
+}
+
+// deliver runs on the network goroutine with a batch of due messages.
+func (c *Cluster) deliver(batch []inflight) {
+	if c.frozen.Load() {
+		return
+	}
+	c.nodesMu.RLock()
+	defer c.nodesMu.RUnlock()
+	for _, m := range batch {
+		if h := c.hosts[m.dst]; h != nil {
+			h.node.Step(m.msg) // a stopped node drops it, a full inbox too
+		}
 	}
 }
 
@@ -163,6 +221,25 @@ func (c *Cluster) host(id int) *host {
 }
 
 func (c *Cluster) startNode(id int) {
+	h := c.newHost(id)
+	c.nodesMu.Lock()
+	c.hosts[id] = h
+	c.nodesMu.Unlock()
+}
+
+// startAll starts every node, publishing them all under one lock: a lock per
+// node would let the network goroutine's deliveries, and with them thousands
+// of woken goroutines, cut in between the starts of a large cluster.
+func (c *Cluster) startAll() {
+	c.nodesMu.Lock()
+	defer c.nodesMu.Unlock()
+	for id := range c.sc.Nodes {
+		c.hosts[id] = c.newHost(id)
+	}
+}
+
+// newHost starts a node's incarnation; the caller publishes it in hosts.
+func (c *Cluster) newHost(id int) *host {
 	h := &host{id: id, kv: kv.New(), pending: map[int]pending{}}
 	h.node = node.Start(node.Config{
 		ID: id, Peers: c.members, Transport: c, Storage: c.storages[id],
@@ -170,10 +247,15 @@ func (c *Cluster) startNode(id int) {
 		Raft:  c.config, Seed: sim.NodeSeed(uint64(c.sc.Seed), id, c.incarnations[id]),
 		Now:          c.now,
 		OnTransition: func(role raft.Role, term int) { c.rec.State(c.now(), id, role, term) },
+		Observe: func(msg raft.Message, now int64) {
+			if gap, ok := h.clock.Handle(msg, now); ok {
+				h.gapsUs = append(h.gapsUs, gap)
+			}
+		},
+		InboxCapacity: c.sc.EffectiveInboxCapacity(),
+		Quit:          c.quit,
 	})
-	c.nodesMu.Lock()
-	c.hosts[id] = h
-	c.nodesMu.Unlock()
+	return h
 }
 
 // apply runs on the node's goroutine: trace, state machine, then the client.
@@ -208,6 +290,16 @@ func (c *Cluster) crash(id int) {
 	c.rec.Crash(c.now(), id)
 	h.node.Stop()
 	h.failPending()
+	c.retire(h)
+}
+
+// retire keeps what a stopped incarnation leaves for the metrics.
+func (c *Cluster) retire(h *host) {
+	c.retiredMu.Lock()
+	defer c.retiredMu.Unlock()
+	c.gapsUs = append(c.gapsUs, h.gapsUs...)
+	h.gapsUs = nil
+	c.inboxDropped += h.node.Dropped()
 }
 
 // failPending tells every waiting client its command is lost (the node crashed).
@@ -352,14 +444,47 @@ func (c *Cluster) stopClients() { c.clientsOn.Store(false) }
 // ---- the trial -------------------------------------------------------------
 
 func (c *Cluster) sample() {
-	c.threadsPeak = max(c.threadsPeak, result.OSThreads())
-	c.goroutinesPeak = max(c.goroutinesPeak, goruntime.NumGoroutine())
+	threads, goroutines := result.OSThreads(), goruntime.NumGoroutine()
+	c.verdictMu.Lock()
+	defer c.verdictMu.Unlock()
+	c.threadsPeak = max(c.threadsPeak, threads)
+	c.goroutinesPeak = max(c.goroutinesPeak, goroutines)
+}
+
+// fail fails the trial with reason; the first reason given stands.
+func (c *Cluster) fail(reason string) {
+	c.verdictMu.Lock()
+	defer c.verdictMu.Unlock()
+	if c.errMsg == "" {
+		c.errMsg = reason
+	}
+}
+
+// setWindow sets one end of the clients' window (the script's goroutine).
+func (c *Cluster) setWindow(end int, tUs int64) {
+	c.verdictMu.Lock()
+	defer c.verdictMu.Unlock()
+	c.window[end] = tUs
+}
+
+// failoverDone counts one finished failover (the script's goroutine).
+func (c *Cluster) failoverDone() {
+	c.verdictMu.Lock()
+	defer c.verdictMu.Unlock()
+	c.trialsDone++
 }
 
 func (c *Cluster) execute() {
-	for id := range c.sc.Nodes {
-		c.startNode(id)
-	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1)) // freeze changes it
+	var watchdog sync.WaitGroup
+	quitWatchdog := make(chan struct{})
+	watchdog.Add(1)
+	go func() {
+		defer watchdog.Done()
+		c.watchdog(quitWatchdog)
+	}()
+	c.courier.start()
+	c.startAll()
 	var faults sync.WaitGroup
 	faults.Add(1)
 	go func() {
@@ -368,39 +493,76 @@ func (c *Cluster) execute() {
 	}()
 	c.sample()
 	defer func() {
+		c.freeze()
 		close(c.stopping)
 		c.stopClients()
-		for id := range c.sc.Nodes {
-			if h := c.host(id); h != nil {
-				h.node.Stop()
-				h.failPending()
+		faults.Wait() // no crash or restart races with what follows
+		c.courier.halt()
+		var hosts []*host
+		c.nodesMu.Lock()
+		for id, h := range c.hosts {
+			if h != nil {
+				h.node.Halt()
+				hosts = append(hosts, h)
+				c.hosts[id] = nil
 			}
 		}
+		c.nodesMu.Unlock()
+		for _, h := range hosts {
+			<-h.node.Done()
+			h.failPending()
+			c.retire(h)
+		}
 		c.clientWG.Wait()
-		faults.Wait()
+		close(quitWatchdog) // it watched the shutdown too
+		watchdog.Wait()
 	}()
 	c.drive(c.script, true)
 }
 
-// Run runs one trial in real time and builds its result.
-func Run(sc *scenario.Scenario, trace *bufio.Writer) pyjson.Obj {
+// Run runs one trial in real time and builds its result. hardStop, if not
+// nil, is the watchdog's last resort (watchdog.go): when the trial does not
+// stop within a grace period of being asked to, hardStop gets the result as
+// it stands, with the trace flushed, and should print it and end the process.
+func Run(sc *scenario.Scenario, trace *bufio.Writer, hardStop func(res pyjson.Obj)) pyjson.Obj {
 	c := New(sc, trace)
-	cpuStart := result.CPUSeconds()
+	c.hardStop = hardStop
+	c.cpuStart = result.CPUSeconds()
 	c.execute()
+	return c.result()
+}
+
+// result builds the trial's result from what it holds now: at the end, or
+// from the watchdog's hard stop while goroutines still run, when it counts
+// the heartbeat gaps of stopped incarnations only.
+func (c *Cluster) result() pyjson.Obj {
 	elapsed := c.now()
-	cpuTrial := recorder.RoundTo(result.CPUSeconds()-cpuStart, 6)
-	if c.window[1] < c.window[0] { // the clients outlived the trial's limit
-		c.window[1] = elapsed
+	cpuTrial := recorder.RoundTo(result.CPUSeconds()-c.cpuStart, 6)
+	c.netMu.Lock()
+	sent, dropped := c.net.Sent, c.net.Dropped
+	c.netMu.Unlock()
+	c.retiredMu.Lock()
+	gaps, inboxDropped := slices.Clone(c.gapsUs), c.inboxDropped
+	c.retiredMu.Unlock()
+	c.nodesMu.RLock()
+	for _, h := range c.hosts { // none at the end: shutdown retires them all
+		if h != nil {
+			inboxDropped += h.node.Dropped()
+		}
+	}
+	c.nodesMu.RUnlock()
+	c.verdictMu.Lock()
+	defer c.verdictMu.Unlock()
+	window := c.window
+	if window[1] < window[0] { // the clients outlived the trial's limit
+		window[1] = elapsed
 	}
 	rt := result.ProcessUsage(pyjson.O("wall_ms", float64(elapsed)/1000,
 		"threads_peak", c.threadsPeak, "goroutines_peak", c.goroutinesPeak))
 	rt = append(rt, pyjson.O("cpu_trial_s", cpuTrial)...)
-	c.netMu.Lock()
-	sent, dropped := c.net.Sent, c.net.Dropped
-	c.netMu.Unlock()
 	return result.Build(result.Trial{
-		Impl: "go", Scenario: sc, Recorder: c.rec, Error: c.errMsg, TrialsDone: c.trialsDone,
-		WindowUs: c.window[1] - c.window[0], ElapsedUs: elapsed, Sent: sent, Dropped: dropped,
-		Runtime: rt,
+		Impl: "go", Scenario: c.sc, Recorder: c.rec, Error: c.errMsg, TrialsDone: c.trialsDone,
+		WindowUs: window[1] - window[0], ElapsedUs: elapsed, Sent: sent, Dropped: dropped,
+		GapsUs: gaps, InboxDropped: int(inboxDropped), Runtime: rt,
 	})
 }

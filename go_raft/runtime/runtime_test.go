@@ -1,10 +1,13 @@
 package runtime
 
 import (
+	"encoding/json"
 	goruntime "runtime"
+	"strings"
 	"testing"
 	"time"
 
+	"raftbench/go_raft/internal/pyjson"
 	"raftbench/go_raft/scenario"
 )
 
@@ -49,18 +52,104 @@ func TestReplicationUnderFaults(t *testing.T) {
 	if c.rec.Acks == 0 {
 		t.Fatal("nothing committed")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for goruntime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines left, %d before", goruntime.NumGoroutine(), before)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitGoroutines(t, before)
 }
 
 func TestCommandsStopEarly(t *testing.T) {
 	c := runText(t, `{"scenario": "replication", "nodes": 1, "clients": 2, "commands": 20}`)
 	if c.rec.Acks < 20 {
 		t.Fatalf("%d acks", c.rec.Acks)
+	}
+}
+
+// The new metrics: heartbeat gaps of a steady leader are about one heartbeat.
+func TestHeartbeatGapsAndInbox(t *testing.T) {
+	sc, err := scenario.Parse(`{"scenario": "election", "nodes": 3, "observe_ms": 300, "heartbeat_ms": 20}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := pyjson.Dumps(Run(&sc, nil, nil), false)
+	var out struct {
+		OK      bool `json:"ok"`
+		Metrics struct {
+			Gap *struct {
+				P50, P99, Max float64
+				Count         int
+			} `json:"heartbeat_gap_ms"`
+			InboxDropped *int `json:"inbox_dropped"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(res), &out); err != nil {
+		t.Fatal(err)
+	}
+	g := out.Metrics.Gap
+	if !out.OK || g == nil || g.Count < 10 || g.P50 < 15 || g.P50 > 40 || out.Metrics.InboxDropped == nil || *out.Metrics.InboxDropped != 0 {
+		t.Fatalf("%s", res)
+	}
+	if !strings.Contains(res, `"elapsed_ms": `) || strings.Index(res, `"heartbeat_gap_ms"`) < strings.Index(res, `"elapsed_ms"`) ||
+		strings.Index(res, `"inbox_dropped"`) < strings.Index(res, `"heartbeat_gap_ms"`) {
+		t.Fatalf("metrics order: %s", res)
+	}
+}
+
+// Past memory_limit_mb the trial ends at once, with the memory error, and
+// leaves no goroutine behind. (A process of this test holds well over 1 MB.)
+func TestMemoryLimitEndsTrial(t *testing.T) {
+	before := goruntime.NumGoroutine()
+	sc, err := scenario.Parse(`{"scenario": "replication", "nodes": 5, "clients": 4, "duration_ms": 30000,
+		"memory_limit_mb": 1, "timeout_ms": 60000}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c := New(&sc, nil)
+	c.execute()
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("the trial took %v", took)
+	}
+	if !strings.HasPrefix(c.errMsg, "memory: resident set ") || !strings.HasSuffix(c.errMsg, " MB passed memory_limit_mb 1") {
+		t.Fatalf("error %q", c.errMsg)
+	}
+	waitGoroutines(t, before)
+}
+
+// A trial that does not stop within the grace period is hard-stopped: the
+// watchdog hands over the result as it stands. Here nothing runs the trial,
+// so nothing can end it.
+func TestWatchdogHardStop(t *testing.T) {
+	sc, err := scenario.Parse(`{"nodes": 3, "memory_limit_mb": 1}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(&sc, nil)
+	got := make(chan pyjson.Obj, 1)
+	c.hardStop = func(res pyjson.Obj) { got <- res }
+	quit := make(chan struct{})
+	defer close(quit)
+	go c.watchdog(quit)
+	select {
+	case res := <-got:
+		text := pyjson.Dumps(res, false)
+		if !strings.Contains(text, `"ok": false, "error": "memory: resident set `) {
+			t.Fatalf("%s", text)
+		}
+	case <-time.After(watchdogGrace + 5*time.Second):
+		t.Fatal("no hard stop")
+	}
+	select {
+	case <-c.ended:
+	default:
+		t.Fatal("the watchdog did not end the trial first")
+	}
+}
+
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for goruntime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines left, %d before", goruntime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

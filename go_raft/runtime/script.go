@@ -24,7 +24,7 @@ func (c *Cluster) drive(script func(), main bool) {
 				panic(r)
 			}
 			if main {
-				c.errMsg = "timeout: scenario did not finish within timeout_ms"
+				c.fail("timeout: scenario did not finish within timeout_ms")
 			}
 		}
 	}()
@@ -32,13 +32,15 @@ func (c *Cluster) drive(script func(), main bool) {
 }
 
 // sleepUntil sleeps to trial time tUs; past the trial's limit, or once the
-// trial is stopping, it aborts the script.
+// trial is stopping or the watchdog ended it (endTrial), it aborts the script.
 func (c *Cluster) sleepUntil(tUs int64) {
 	limit := scenario.Us(c.sc.TimeoutMs)
 	t := time.NewTimer(time.Duration(max(0, min(tUs, limit)-c.now())) * time.Microsecond)
 	defer t.Stop()
 	select {
 	case <-c.stopping:
+		panic(abort{})
+	case <-c.ended:
 		panic(abort{})
 	case <-t.C:
 	}
@@ -48,7 +50,7 @@ func (c *Cluster) sleepUntil(tUs int64) {
 }
 
 // waitLeader blocks until a leader of a term above afterTerm is known;
-// false when the trial's limit came first.
+// false when the trial's limit, its end or the watchdog's (endTrial) came first.
 func (c *Cluster) waitLeader(afterTerm int) (int, bool) {
 	limit := scenario.Us(c.sc.TimeoutMs)
 	for {
@@ -68,6 +70,9 @@ func (c *Cluster) waitLeader(afterTerm int) (int, bool) {
 		case <-c.stopping:
 			t.Stop()
 			return raft.None, false
+		case <-c.ended:
+			t.Stop()
+			return raft.None, false
 		}
 		t.Stop()
 	}
@@ -76,7 +81,7 @@ func (c *Cluster) waitLeader(afterTerm int) (int, bool) {
 func (c *Cluster) script() {
 	leader, ok := c.waitLeader(0)
 	if !ok {
-		c.errMsg = "timeout: no leader elected within timeout_ms"
+		c.fail("timeout: no leader elected within timeout_ms")
 		return
 	}
 	c.sample()
@@ -95,13 +100,13 @@ func (c *Cluster) script() {
 
 func (c *Cluster) replicate(leader int) {
 	sc := c.sc
-	c.window[0] = c.now()
+	c.setWindow(0, c.now())
 	c.startClients(leader)
 	c.sample()
 	end := c.window[0] + scenario.Us(sc.DurationMs)
 	if sc.Commands == 0 {
 		c.sleepUntil(end)
-		c.window[1] = c.now()
+		c.setWindow(1, c.now())
 	} else {
 		step := max(scenario.Us(sc.HeartbeatMs)/10, 1)
 		for {
@@ -111,7 +116,8 @@ func (c *Cluster) replicate(leader int) {
 			}
 			c.sleepUntil(c.now() + step)
 		}
-		_, c.window[1] = c.rec.AckCount()
+		_, lastAck := c.rec.AckCount()
+		c.setWindow(1, lastAck)
 	}
 	c.stopClients()
 	c.sleepUntil(c.now() + 2*scenario.Us(sc.HeartbeatMs)) // followers catch up
@@ -127,7 +133,7 @@ func (c *Cluster) failovers() bool {
 		leader, term, _ := c.rec.Snapshot()
 		if leader == raft.None {
 			if _, ok := c.waitLeader(term - 1); !ok {
-				c.errMsg = "timeout: no leader to crash"
+				c.fail("timeout: no leader to crash")
 				return false
 			}
 			continue
@@ -135,12 +141,12 @@ func (c *Cluster) failovers() bool {
 		crashUs := c.now()
 		c.crash(leader)
 		if _, ok := c.waitLeader(term); !ok {
-			c.errMsg = fmt.Sprintf("timeout: no new leader after crash %d", c.trialsDone+1)
+			c.fail(fmt.Sprintf("timeout: no new leader after crash %d", c.trialsDone+1))
 			return false
 		}
 		_, _, leaderUs := c.rec.Snapshot()
 		c.rec.Failover(leaderUs - crashUs)
-		c.trialsDone++
+		c.failoverDone()
 		c.restart(leader)
 	}
 	return true

@@ -88,6 +88,22 @@ type Scenario struct {
 	ClientTimeoutMs   float64
 	Faults            []Fault
 	TimeoutMs         float64
+	// FirstElectionTimeoutMs is the range of each core's first election
+	// timeout; nil (null) draws it from ElectionTimeoutMs like the others.
+	FirstElectionTimeoutMs *[2]float64
+	// InboxCapacity bounds a node's inbox of peer messages in the real-time
+	// runtimes; 0 is automatic (see EffectiveInboxCapacity).
+	InboxCapacity int
+	// MemoryLimitMb ends a real-time trial whose resident set passes it; 0: none.
+	MemoryLimitMb float64
+}
+
+// EffectiveInboxCapacity is InboxCapacity, or max(1024, 2 * nodes) when it is 0.
+func (s *Scenario) EffectiveInboxCapacity() int {
+	if s.InboxCapacity > 0 {
+		return s.InboxCapacity
+	}
+	return max(1024, 2*s.Nodes)
 }
 
 // Default is the scenario of an empty JSON object.
@@ -97,6 +113,7 @@ func Default() Scenario {
 		HeartbeatMs: 50, Network: Network{1, 1, 0}, ObserveMs: 500, Trials: 10, SettleMs: 300,
 		Clients: 8, DurationMs: 1000, PayloadBytes: 16, MaxBatchEntries: 64,
 		ClientRetryMs: 10, ClientTimeoutMs: 1000, TimeoutMs: 60_000,
+		MemoryLimitMb: 3072,
 	}
 }
 
@@ -111,7 +128,7 @@ var fieldOrder = []string{
 	"scenario", "nodes", "seed", "election_timeout_ms", "heartbeat_ms", "network",
 	"observe_ms", "trials", "settle_ms", "clients", "commands", "duration_ms",
 	"payload_bytes", "max_batch_entries", "client_retry_ms", "client_timeout_ms",
-	"faults", "timeout_ms",
+	"faults", "timeout_ms", "first_election_timeout_ms", "inbox_capacity", "memory_limit_mb",
 }
 
 // ToJSON gives the scenario with every default filled in, in field order.
@@ -119,6 +136,10 @@ func (s *Scenario) ToJSON() pyjson.Obj {
 	var commands any
 	if s.Commands != 0 {
 		commands = s.Commands
+	}
+	var first any
+	if s.FirstElectionTimeoutMs != nil {
+		first = []float64{s.FirstElectionTimeoutMs[0], s.FirstElectionTimeoutMs[1]}
 	}
 	faults := make([]any, len(s.Faults))
 	for i, f := range s.Faults {
@@ -130,6 +151,7 @@ func (s *Scenario) ToJSON() pyjson.Obj {
 		pyjson.O("latency_ms", s.Network.LatencyMs, "jitter_ms", s.Network.JitterMs, "drop_rate", s.Network.DropRate),
 		s.ObserveMs, s.Trials, s.SettleMs, s.Clients, commands, s.DurationMs, s.PayloadBytes,
 		s.MaxBatchEntries, s.ClientRetryMs, s.ClientTimeoutMs, faults, s.TimeoutMs,
+		first, s.InboxCapacity, s.MemoryLimitMb,
 	}
 	out := make(pyjson.Obj, len(fieldOrder))
 	for i, k := range fieldOrder {
@@ -211,6 +233,7 @@ func fromObject(raw *pyjson.Object) Scenario {
 	sc.Scenario = ks
 	sc.Nodes = int(getInt(raw, "nodes", int64(d.Nodes), 1, MaxNodes))
 	sc.ElectionTimeoutMs = electionTimeout(raw)
+	sc.FirstElectionTimeoutMs = firstElectionTimeout(raw)
 	sc.HeartbeatMs = getNum(raw, "heartbeat_ms", d.HeartbeatMs, 0.001)
 	if sc.HeartbeatMs >= sc.ElectionTimeoutMs[0] {
 		fail("heartbeat_ms: must be below election_timeout_ms[0]")
@@ -235,7 +258,36 @@ func fromObject(raw *pyjson.Object) Scenario {
 	}
 	sc.Faults = parseFaults(faults, sc.Nodes)
 	sc.TimeoutMs = getNum(raw, "timeout_ms", d.TimeoutMs, 1.0)
+	sc.InboxCapacity = int(getInt(raw, "inbox_capacity", int64(d.InboxCapacity), 0, 1_000_000_000))
+	sc.MemoryLimitMb = getNum(raw, "memory_limit_mb", d.MemoryLimitMb, 0)
 	return sc
+}
+
+// firstElectionTimeout is first_election_timeout_ms: null, or a range as
+// election_timeout_ms is.
+func firstElectionTimeout(raw *pyjson.Object) *[2]float64 {
+	v, ok := raw.Get("first_election_timeout_ms")
+	if !ok || v == nil {
+		return nil
+	}
+	if r, ok := numRange(v); ok {
+		return &r
+	}
+	fail("first_election_timeout_ms: must be null or [min, max] with 0 < min <= max")
+	return nil
+}
+
+// numRange reads [min, max] with 0 < min <= max.
+func numRange(v any) ([2]float64, bool) {
+	list, isList := v.([]any)
+	if isList && len(list) == 2 {
+		lo, ok1 := number(list[0])
+		hi, ok2 := number(list[1])
+		if ok1 && ok2 && 0 < lo && lo <= hi {
+			return [2]float64{lo, hi}, true
+		}
+	}
+	return [2]float64{}, false
 }
 
 func electionTimeout(raw *pyjson.Object) [2]float64 {
@@ -243,13 +295,8 @@ func electionTimeout(raw *pyjson.Object) [2]float64 {
 	if !ok {
 		return Default().ElectionTimeoutMs
 	}
-	list, isList := v.([]any)
-	if isList && len(list) == 2 {
-		lo, ok1 := number(list[0])
-		hi, ok2 := number(list[1])
-		if ok1 && ok2 && 0 < lo && lo <= hi {
-			return [2]float64{lo, hi}
-		}
+	if r, ok := numRange(v); ok {
+		return r
 	}
 	fail("election_timeout_ms: must be [min, max] with 0 < min <= max")
 	return [2]float64{}

@@ -60,14 +60,20 @@ func NodeSeed(seed uint64, node, incarnation int) uint64 {
 	return raft.DeriveSeed(raft.DeriveSeed(seed, uint64(2+node)), uint64(incarnation))
 }
 
-// MakeConfig is the core's configuration for a scenario.
+// MakeConfig is the core's configuration for a scenario, for every core of
+// the trial: those of the start and those of restarts.
 func MakeConfig(sc *scenario.Scenario) raft.Config {
-	return raft.Config{
+	cfg := raft.Config{
 		ElectionTimeoutMinUs: scenario.Us(sc.ElectionTimeoutMs[0]),
 		ElectionTimeoutMaxUs: scenario.Us(sc.ElectionTimeoutMs[1]),
 		HeartbeatUs:          scenario.Us(sc.HeartbeatMs),
 		MaxBatchEntries:      sc.MaxBatchEntries,
 	}
+	if first := sc.FirstElectionTimeoutMs; first != nil {
+		cfg.FirstElectionTimeoutMinUs = scenario.Us(first[0])
+		cfg.FirstElectionTimeoutMaxUs = scenario.Us(first[1])
+	}
+	return cfg
 }
 
 // event is one queue entry; a and b are the kind's arguments (Python's tuple).
@@ -118,6 +124,8 @@ type Sim struct {
 	storages    []*raft.MemoryStorage
 	incarnation []int
 	timerAt     []int64
+	appendClock []recorder.AppendClock // per node, reset by each new core
+	GapsUs      []int64                // heartbeat gaps (recorder.AppendClock)
 	pending     []map[int]*client
 	kv          []*kv.KeyValue
 	Recorder    *recorder.Recorder
@@ -155,6 +163,7 @@ func New(sc *scenario.Scenario, trace *bufio.Writer, check bool) *Sim {
 		storages:    make([]*raft.MemoryStorage, n),
 		incarnation: make([]int, n),
 		timerAt:     make([]int64, n),
+		appendClock: make([]recorder.AppendClock, n),
 		pending:     make([]map[int]*client, n),
 		kv:          make([]*kv.KeyValue, n),
 		Recorder:    recorder.New(trace, nil),
@@ -218,6 +227,9 @@ func (s *Sim) dispatch(e event) {
 	switch e.kind {
 	case kindDeliver:
 		if core := s.cores[e.a]; core != nil {
+			if gap, ok := s.appendClock[e.a].Handle(e.msg, s.Now); ok {
+				s.GapsUs = append(s.GapsUs, gap)
+			}
 			core.Step(e.msg, s.Now)
 			s.flush(e.a)
 		}
@@ -405,6 +417,7 @@ func (s *Sim) restart(node int) {
 }
 
 func (s *Sim) newCore(node int) *raft.Raft {
+	s.appendClock[node] = recorder.AppendClock{} // a new incarnation
 	rng := raft.NewSplitMix64(NodeSeed(uint64(s.sc.Seed), node, s.incarnation[node]))
 	return raft.New(node, s.members, s.storages[node], s.config, rng, s.Now)
 }
@@ -579,6 +592,6 @@ func Run(sc *scenario.Scenario, trace *bufio.Writer, check bool) pyjson.Obj {
 	return result.Build(result.Trial{
 		Impl: "go-sim", Scenario: sc, Recorder: s.Recorder, Error: errMsg,
 		TrialsDone: s.TrialsDone, WindowUs: s.Window[1] - s.Window[0], ElapsedUs: s.Now,
-		Sent: s.Network.Sent, Dropped: s.Network.Dropped, Runtime: rt,
+		Sent: s.Network.Sent, Dropped: s.Network.Dropped, GapsUs: s.GapsUs, Runtime: rt,
 	})
 }

@@ -63,3 +63,31 @@ func TestScenarios(t *testing.T) {
 		}
 	}
 }
+
+// The simulator's heartbeat gaps: a steady leader's heartbeats arrive one
+// heartbeat apart, give or take the jitter; a restarted node starts a new
+// series; first_election_timeout_ms sets when the first leader comes.
+func TestHeartbeatGapsAndFirstTimeout(t *testing.T) {
+	sc, err := scenario.Parse(`{"scenario": "election", "nodes": 5, "observe_ms": 1000,
+		"first_election_timeout_ms": [1000, 2000],
+		"faults": [{"at_ms": 2100, "action": "crash", "node": 0}, {"at_ms": 2300, "action": "restart", "node": 0}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(&sc, nil, true)
+	s.Run()
+	if s.Violation != nil || s.Error != "" {
+		t.Fatalf("violation %v, error %q", s.Violation, s.Error)
+	}
+	if first := s.Recorder.FirstLeaderUs; first < 1_000_000 || first > 2_010_000 {
+		t.Fatalf("first leader at %d us", first)
+	}
+	if len(s.GapsUs) < 4*15 {
+		t.Fatalf("%d gaps", len(s.GapsUs))
+	}
+	for _, g := range s.GapsUs {
+		if g < 49_000 || g > 51_000 {
+			t.Fatalf("gap %d us", g)
+		}
+	}
+}

@@ -81,7 +81,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	if rt == "sim" {
 		res = sim.Run(&sc, trace, true)
 	} else {
-		res = runtime.Run(&sc, trace)
+		res = runtime.Run(&sc, trace, func(res pyjson.Obj) {
+			// The watchdog's hard stop: the trial would not end. It flushed
+			// the trace; print the result as it stands and leave.
+			fmt.Fprintln(stdout, pyjson.Dumps(res, false))
+			os.Exit(0)
+		})
 	}
 	if trace != nil {
 		if err := trace.Flush(); err != nil {

@@ -1,0 +1,146 @@
+package runtime
+
+import (
+	"container/heap"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"raftbench/go_raft/raft"
+)
+
+// post hands the courier one message due at due; dst tells messages apart.
+func post(q *courier, due int64, dst int) {
+	q.postAll(func(yield func(int64, raft.Envelope) bool) {
+		yield(due, raft.Envelope{To: dst, Msg: &raft.RequestVote{Term: dst}})
+	})
+}
+
+// The courier delivers in (due, seq) order, only once due, and stops.
+func TestCourierOrderAndStop(t *testing.T) {
+	var clock atomic.Int64 // a clock the test moves
+	var mu sync.Mutex
+	var got []int
+	var times []int64
+	q := newCourier(clock.Load, func(batch []inflight) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range batch {
+			got = append(got, m.dst)
+			times = append(times, clock.Load())
+		}
+	})
+	q.start()
+	// Equal due times keep their posting order; 5 and 6 are due before 3
+	// and 4 although posted after them. Nothing is due at time 0.
+	post(q, 300, 3)
+	post(q, 300, 4)
+	post(q, 200, 5)
+	post(q, 200, 6)
+	post(q, 100, 1)
+	post(q, 250, 7)
+	time.Sleep(20 * time.Millisecond)
+	mu.Lock()
+	early := len(got)
+	mu.Unlock()
+	if early != 0 {
+		t.Fatalf("%d messages delivered before they were due", early)
+	}
+	clock.Store(100) // the courier's timer is set far ahead in real time: post wakes it
+	post(q, 1, 0)    // overdue: delivered at once, before 1 (due 100)
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	clock.Store(1_000)
+	post(q, 1_000, 8) // due now
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 8 })
+	mu.Lock()
+	want := []int{0, 1, 5, 6, 7, 3, 4, 8}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("delivered %v, want %v", got, want)
+		}
+	}
+	mu.Unlock()
+
+	// Stop: what is in flight is dropped, later posts are refused, and the
+	// goroutine returns.
+	post(q, 2_000, 9)
+	done := make(chan struct{})
+	go func() { q.halt(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("halt did not return")
+	}
+	q.halt() // idempotent
+	post(q, 0, 10)
+	clock.Store(3_000)
+	time.Sleep(10 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 8 {
+		t.Fatalf("delivered after the stop: %v", got)
+	}
+	if q.queue.Len() != 0 || !q.exited {
+		t.Fatalf("the queue holds %d after the stop", q.queue.Len())
+	}
+}
+
+// A real clock: messages come out due, in batches, with one goroutine.
+func TestCourierRealTime(t *testing.T) {
+	start := time.Now()
+	now := func() int64 { return time.Since(start).Microseconds() }
+	var mu sync.Mutex
+	count := 0
+	q := newCourier(now, func(batch []inflight) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range batch {
+			if now() < m.due {
+				t.Errorf("message due at %d delivered at %d", m.due, now())
+			}
+			count++
+		}
+	})
+	q.start()
+	defer q.halt()
+	for i := range 2_000 {
+		post(q, now()+int64(i%7)*300, i)
+	}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return count == 2_000 })
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// The chunked heap orders like a plain one, across chunks, and gives its
+// chunks back as it empties.
+func TestInflightHeapChunks(t *testing.T) {
+	h := &inflightHeap{}
+	const n = 3*chunkLen + 17
+	for i := range n {
+		heap.Push(h, inflight{due: int64((i * 7919) % 1000), seq: int64(i)})
+	}
+	if len(h.chunks) != 4 {
+		t.Fatalf("%d chunks for %d messages", len(h.chunks), n)
+	}
+	prev := inflight{due: -1}
+	for i := range n {
+		x := heap.Pop(h).(inflight)
+		if x.due < prev.due || (x.due == prev.due && x.seq < prev.seq) {
+			t.Fatalf("pop %d: (%d, %d) after (%d, %d)", i, x.due, x.seq, prev.due, prev.seq)
+		}
+		prev = x
+	}
+	if h.Len() != 0 || len(h.chunks) > 1 {
+		t.Fatalf("empty heap: len %d, %d chunks", h.Len(), len(h.chunks))
+	}
+}
