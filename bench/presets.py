@@ -74,7 +74,7 @@ class RunConfig:
     trials_scale: int = 1  # trials per N in the scale search (each at seed 1, 2, ...)
     scale_hold_s: float = 0.5  # S: a stable leader must hold this long
     scale_first_ms_per_node: float = 20.0
-    scale_timeout_s: float = 60.0  # the harness's limit for one scale trial
+    scale_timeout_s: float = 45.0  # the harness's limit for one scale trial
     memory_cap_mb: float = 4096.0  # a driver past this is killed: failed, "memory"
     scenario_timeout_ms: float = 20_000.0  # the driver's own limit (ok: false past it)
     trial_timeout_s: float = 40.0  # the harness kills the driver past this
@@ -99,7 +99,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
         sizes=(3, 5, 9, 33), trials=5, failovers_per_trial=4, replication_ms=500.0,
         capacity_sizes=(3, 9, 33), capacity_clients=(1, 16, 256, 1024),
         capacity_ms=500.0, scale_max=65_536, scale_bisect=2, scale_hold_s=1.0,
-        scale_timeout_s=120.0, scenario_timeout_ms=30_000.0, trial_timeout_s=60.0,
+        scale_timeout_s=60.0, scenario_timeout_ms=30_000.0, trial_timeout_s=60.0,
     ),
     "full": dict(
         sizes=(3, 5, 9, 17, 33, 65, 129), trials=20, failovers_per_trial=10,

@@ -526,3 +526,31 @@ def test_core_is_pure() -> None:
                 continue
             for name in names:
                 assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+
+
+@given(st.integers(min_value=3, max_value=9), st.lists(st.integers(0, 1), min_size=2,
+       max_size=6), st.lists(st.tuples(st.integers(0, 8), st.integers(0, 12)), max_size=60))
+def test_commit_counting_matches_the_naive_rule(size: int, old_terms: list[int],
+                                               acks: list[tuple[int, int]]) -> None:
+    """The leader's per-index replica counts commit exactly what the naive rule does:
+    the largest index stored on a majority (the leader included), if of its term (5.4.2)."""
+    members = tuple(range(size))
+    log = log_of(*[1 + t for t in sorted(old_terms)])  # earlier terms' entries: Figure 8
+    r = node(0, term=3, log=log, members=members)
+    elect(r, *members[1:quorum.majority(size)])
+    for k in range(4):
+        r.propose(f"x{k}", "", 0)
+    matches = dict.fromkeys(members[1:], 0)
+    expected = r.commit_index
+    for who, upto in acks:
+        peer = members[1 + who % (size - 1)]
+        upto = min(upto, r.last_index)
+        if upto <= matches[peer]:
+            continue
+        matches[peer] = upto
+        r.step(AppendEntriesReply(r.current_term, True, peer, upto, 0, 0), 0)
+        n = quorum.committed_index([r.last_index, *matches.values()])
+        if n > expected and r.term_at(n) == r.current_term:
+            expected = n
+        assert r.commit_index == expected, f"size {size}, acks {acks}"
+    assert not r.replicas or min(r.replicas) > r.commit_index  # counts only above commit
