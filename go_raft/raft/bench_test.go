@@ -48,6 +48,7 @@ func BenchmarkLeaderAppendEntriesReply(b *testing.B) {
 			pr.MatchIndex = 0
 		}
 		r.CommitIndex = 0
+		clear(r.replicated)
 		for peer := 1; peer < 5; peer++ {
 			r.Step(&AppendEntriesReply{Term: 1, Success: true, FollowerID: peer,
 				MatchIndex: r.LastIndex()}, 3)

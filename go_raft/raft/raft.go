@@ -66,6 +66,11 @@ type Raft struct {
 	LeaderID    int // None if unknown in CurrentTerm
 	votes       map[int]bool
 	progress    map[int]*Progress
+	// replicated counts, for each index i in (CommitIndex, LastIndex], the
+	// followers whose MatchIndex is at least i; the leader holds every such
+	// index itself. Only a leader keeps it: becomeLeader resets it with
+	// progress, and becomeFollower drops it.
+	replicated map[int]int
 
 	ElectionDeadline  int64
 	HeartbeatDeadline int64
@@ -336,7 +341,7 @@ func (r *Raft) handleAppendReply(m *AppendEntriesReply) {
 	pr.Inflight = false
 	if m.Success {
 		if m.MatchIndex > pr.MatchIndex {
-			pr.MatchIndex = m.MatchIndex
+			r.advanceMatch(pr, m.MatchIndex)
 			r.maybeCommit()
 		}
 		pr.NextIndex = max(pr.NextIndex, m.MatchIndex+1)
@@ -387,33 +392,38 @@ func (r *Raft) sendAppend(peer int) {
 	})
 }
 
+// advanceMatch raises a follower's MatchIndex to match and counts it as a
+// holder of every index it gained above CommitIndex. MatchIndex only grows
+// within a leader's term, so each follower counts once for each index.
+func (r *Raft) advanceMatch(pr *Progress, match int) {
+	if match <= pr.MatchIndex {
+		panic(fmt.Sprintf("raft: MatchIndex from %d down to %d", pr.MatchIndex, match))
+	}
+	for i := max(pr.MatchIndex, r.CommitIndex) + 1; i <= match; i++ {
+		r.replicated[i]++
+	}
+	pr.MatchIndex = match
+}
+
 // maybeCommit advances CommitIndex by counting replicas (5.3, 5.4.2). Only an
 // entry of the current term is committed by counting; earlier ones follow it
 // (the Figure 8 case).
 //
-// The count first is only a shortcut with the same result: unless a majority
-// holds an index above CommitIndex, the quorum index cannot be above it. It
-// keeps a leader of thousands of followers from sorting on every reply.
+// The counts in replicated do not grow with the index, so the largest index
+// stored on a majority (the leader and replicated[i] followers hold index i)
+// is where a scan up from CommitIndex stops: the same index as CommittedIndex
+// over every server's match index, without visiting every follower on each
+// reply, which at thousands of followers stalled the leader.
 func (r *Raft) maybeCommit() {
-	above := 0
-	if r.LastIndex() > r.CommitIndex {
-		above++
+	majority := Majority(len(r.members))
+	n := r.CommitIndex
+	for n < r.LastIndex() && r.replicated[n+1]+1 >= majority {
+		n++
 	}
-	for peer := range r.peers() {
-		if r.progress[peer].MatchIndex > r.CommitIndex {
-			above++
-		}
-	}
-	if above < Majority(len(r.members)) {
-		return
-	}
-	matches := make([]int, 0, len(r.members))
-	matches = append(matches, r.LastIndex())
-	for peer := range r.peers() {
-		matches = append(matches, r.progress[peer].MatchIndex)
-	}
-	n := CommittedIndex(matches)
 	if n > r.CommitIndex && r.TermAt(n) == r.CurrentTerm {
+		for i := r.CommitIndex + 1; i <= n; i++ {
+			delete(r.replicated, i)
+		}
 		r.CommitIndex = n
 	}
 }
@@ -430,6 +440,7 @@ func (r *Raft) becomeFollower(term, leaderID int, now int64) {
 		r.ready.HardState = &HardState{term, None}
 	}
 	r.LeaderID = leaderID
+	r.replicated = nil
 	r.setRole(Follower)
 }
 
@@ -459,6 +470,7 @@ func (r *Raft) becomeLeader(now int64) {
 	for p := range r.peers() {
 		r.progress[p] = &Progress{NextIndex: r.LastIndex() + 1}
 	}
+	r.replicated = make(map[int]int)
 	r.setRole(Leader)
 	// Section 8: a no-op of the new term lets earlier entries commit.
 	r.appendEntry(Entry{Term: r.CurrentTerm, Noop: true})
