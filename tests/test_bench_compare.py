@@ -339,7 +339,7 @@ def test_the_reference_run_compares_with_a_standard_run_on_its_machine(tmp_path)
     row = next(ln for ln in res.stdout.splitlines()
                if ln.startswith("go ") and " election " in ln and "first_leader_ms" in ln
                and " 3 " in ln)
-    assert "~ (p=1, n=4+4)" in row
+    assert "~ (p=1, n=5+5)" in row
 
 
 # Output.
