@@ -10,32 +10,31 @@ from py_raft.recorder import Recorder
 from py_raft.scenario import Scenario
 
 
+def _status_kb(field: str) -> int | None:
+    """_status_kb: one "kB" field of Linux's /proc/self/status, None where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def peak_rss_kb() -> int:
     """peak_rss_kb is this process's peak resident set (VmHWM).
 
     ru_maxrss is not used where /proc exists: Linux carries it across exec,
     so a driver spawned by a large harness would report the harness's peak.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _status_kb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def current_rss_kb() -> int:
     """current_rss_kb is this process's resident set now (VmRSS), 0 where unknown."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _status_kb("VmRSS") or 0
 
 
 def process_usage() -> dict[str, Any]:

@@ -1,12 +1,11 @@
 """The capacity sweep, the scale search, the memory cap and the headline's bound rule."""
 
 import dataclasses
-import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from fakedrivers import use_drivers
 from typer.testing import CliRunner
 
 from bench import analyze, store
@@ -15,17 +14,6 @@ from bench.headline import headline, scale_search
 from bench.plan import driver_scenario
 from bench.presets import preset_config
 from bench.runner import Runner
-
-FAKE = Path(__file__).parent / "fixtures" / "bench" / "fake_driver.py"
-
-
-def use_drivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, modes: dict[str, str],
-                env: dict[str, str] | None = None) -> None:
-    table = {impl: {"argv": ["{python}", str(FAKE), mode], "env": env or {}}
-             for impl, mode in modes.items()}
-    path = tmp_path / "drivers.json"
-    path.write_text(json.dumps(table))
-    monkeypatch.setenv("RAFTBENCH_DRIVERS", str(path))
 
 
 def test_capacity_points_use_a_fast_network_and_simulators_stop_by_count() -> None:
