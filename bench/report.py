@@ -21,6 +21,7 @@ from bench.charts import render_all, stable_outcome
 from bench.codemetrics import code_metrics
 from bench.impls import ALL_IMPLS
 from bench.units import MISSING, count, fmt, fmt_ci
+from bench.versus import versus_go
 
 KEY_METRICS = ["first_leader_ms", "failover_ms", "throughput_ops_s", "commit_p50_ms",
                "commit_p99_ms", "cpu_us_per_cmd", "cpu_us_per_msg", "hb_gap_p99_ms",
@@ -287,6 +288,9 @@ def render_html(path: Path, summ: pd.DataFrame, charts: list[Any],
                            "no headline measure (capacity sweep, scale search)")),
         _section("Scale search", _table_or(search_table(search), "the scale search")),
         _section("Charts", _charts_html(charts)),
+        _section("Every cell vs go (ratio impl ÷ go, 95% CI from 5 trials a side, "
+                 "Mann-Whitney U p adjusted by Benjamini-Hochberg)",
+                 _table_or(versus_table(path), "no cell with go and another implementation")),
         _section("All key metrics (medians; * = the cell had failed trials)",
                  _table_or(key_table(summ), "no key metric", "num")),
         _section("Run", _kv_table({"created": meta.get("created"), **meta.get("config", {})})),
@@ -301,6 +305,23 @@ def render_html(path: Path, summ: pd.DataFrame, charts: list[Any],
     ]
     return (f"<!doctype html><html><head><meta charset=utf-8><title>raftbench {path.name}"
             f"</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def versus_table(path: Path) -> pd.DataFrame:
+    """versus_table: bench.versus's table (written as versus.csv), for readers."""
+    csv = path / "versus.csv"
+    if not csv.is_file():
+        return pd.DataFrame()
+    df = pd.read_csv(csv)
+    if df.empty:
+        return df
+    return pd.DataFrame({
+        "scenario": df.scenario, "variant": df.variant, "N": df.nodes, "metric": df.metric,
+        "implementation": df.impl,
+        "÷ go": [fmt_ci(r, lo, hi, "ratio") for r, lo, hi in zip(df.ratio, df.ci_low,
+                                                                 df.ci_high, strict=True)],
+        "p (BH)": [MISSING if pd.isna(p) else f"{p:.2g}" for p in df.p_bh],
+        "n": [f"{a}+{b}" for a, b in zip(df.n_impl, df.n_go, strict=True)]})
 
 
 def make_report(path: Path) -> Path:
@@ -319,6 +340,7 @@ def make_report(path: Path) -> Path:
     rows = verdict.verdict(head, samples, search)
     (path / "verdict.md").write_text("\n".join(verdict.markdown(rows, head)) + "\n",
                                      encoding="utf-8")
+    versus_go(vals).to_csv(path / "versus.csv", index=False)
     charts = render_all(vals, path / "charts", search)
     out = path / "report.html"
     out.write_text(render_html(path, summ, charts, analyze.failures(records), head, samples,

@@ -166,3 +166,23 @@ def test_single_values_with_fit_cis_conclude_only_when_apart() -> None:
     assert math.isnan(apart.ci_low)  # the ratio itself claims no CI
     close = rss((12.0, 9.0, 15.0), (14.0, 13.0, 16.0))
     assert close.winner is None and "CIs overlap" in close.conclusion
+
+
+def test_every_cell_is_compared_with_go_and_p_values_are_adjusted() -> None:
+    import pandas as pd
+
+    from bench.versus import versus_go
+
+    rows = []
+    for impl, base in (("go", 100.0), ("py-asyncio", 300.0), ("py-threads", 101.0)):
+        for t in range(6):
+            rows.append((impl, "capacity", "c16", 3, t, "cpu_us_per_cmd", base + t))
+            rows.append((impl, "election", "cold", 5, t, "first_leader_ms", 170.0 + t))
+    vals = pd.DataFrame(rows, columns=["impl", "scenario", "variant", "nodes", "trial",
+                                       "metric", "value"])
+    table = versus_go(vals).set_index(["scenario", "impl"])
+    slow = table.loc[("capacity", "py-asyncio")]
+    assert slow.ratio > 2.9 and slow.ci_low > 1 and slow.p_bh < 0.05
+    same = table.loc[("election", "py-threads")]
+    assert same.ratio == 1 and same.p_bh > 0.5
+    assert (table.n_go == 6).all()
