@@ -304,7 +304,8 @@ def geomeans(cells: pd.DataFrame) -> pd.DataFrame:
     for impl, g in both.groupby("impl", sort=False):
         r = g.ratio.astype(float).to_numpy()
         higher = g.metric.isin(analyze.HIGHER_IS_BETTER).to_numpy()
-        r = np.where(higher, 1 / r, r)
+        with np.errstate(divide="ignore"):  # a ratio of 0 is left out just below
+            r = np.where(higher, 1 / r, r)
         r = r[np.isfinite(r) & (r > 0)]
         if len(r):
             rows.append({"impl": impl, "geomean": float(sps.gmean(r)), "cells": len(r)})
