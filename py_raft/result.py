@@ -32,11 +32,6 @@ def peak_rss_kb() -> int:
     return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def current_rss_kb() -> int:
-    """current_rss_kb is this process's resident set now (VmRSS), 0 where unknown."""
-    return _status_kb("VmRSS") or 0
-
-
 def process_usage() -> dict[str, Any]:
     """process_usage is this process's CPU time and peak RSS so far."""
     ru = resource.getrusage(resource.RUSAGE_SELF)

@@ -37,7 +37,7 @@ def test_memory_limit_ends_the_trial_as_a_recorded_failure(args: list[str]) -> N
     res = _driver(args, {"scenario": "election", "nodes": 3, "observe_ms": 30_000,
                          "memory_limit_mb": 1})
     assert res["ok"] is False
-    assert res["error"].startswith("memory: resident set"), res["error"]
+    assert res["error"].startswith("memory: peak resident set"), res["error"]
     assert res["metrics"]["elapsed_ms"] < 30_000
 
 
