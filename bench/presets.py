@@ -94,7 +94,7 @@ class RunConfig:
 
 
 _PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(sizes=(3, 5), trials=2, capacity_sizes=(3,)),
+    "quick": dict(sizes=(3, 5), trials=2, capacity_sizes=(3,), capacity_ms=300.0, scale_max=384),
     "standard": dict(
         sizes=(3, 5, 9, 33), trials=5, failovers_per_trial=4, replication_ms=500.0,
         capacity_sizes=(3, 9, 33), capacity_clients=(1, 16, 256, 1024),
