@@ -389,3 +389,20 @@ def test_bad_options_are_one_line(tmp_path: Path, argv: list[str], named: str) -
     base = make_run(tmp_path, "base", {("py-asyncio", 3): SAME4})
     res = invoke(str(base), str(base), *argv)
     assert res.exit_code == 2 and named in one_error_line(res.output)
+
+
+def test_the_scale_search_failing_one_step_earlier_is_not_a_regression(tmp_path) -> None:
+    # The scale search ends on a failure by design and its last N moves between runs.
+    cfg = replace(preset_config("quick", ["go"]), scenarios=("scale",), sizes=(3,))
+    runs = []
+    for name, held_at_768 in (("base", True), ("new", False)):
+        path = tmp_path / name
+        store.create_run(path, cfg, ENV)
+        for n in (384, 768):
+            ok = n == 384 or held_at_768
+            store.append(path, record("go", n, 0, 170.0 if ok else None, scenario="scale",
+                                      variant="hold-0.5s"))
+        runs.append(path)
+    res = invoke(str(runs[0]), str(runs[1]))
+    assert res.exit_code == 0, res.output
+    assert "0 regression(s)" in res.output
