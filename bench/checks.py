@@ -23,7 +23,7 @@ _FAULTY = {"client_timeout_ms": 300, "timeout_ms": 30_000}
 
 
 def _repl(n: int, seed: int, **extra: Any) -> dict[str, Any]:
-    return {"scenario": "replication", "nodes": n, "seed": seed, "clients": 4,
+    return {"kind": "replication", "nodes": n, "seed": seed, "clients": 4,
             "duration_ms": 1500, **_FAULTY, **extra}
 
 
@@ -35,14 +35,14 @@ def _partition(at: float, groups: list[list[Any]], heal: float) -> list[dict[str
 CASES: dict[str, dict[str, Any]] = {
     "n2-loss10": _repl(2, 1, duration_ms=800, network={"drop_rate": 0.1}),
     "n3-loss20": _repl(3, 2, duration_ms=800, network={"drop_rate": 0.2}),
-    "n3-election-loss20": {"scenario": "election", "nodes": 3, "seed": 3, "observe_ms": 800,
+    "n3-election-loss20": {"kind": "election", "nodes": 3, "seed": 3, "observe_ms": 800,
                            "network": {"drop_rate": 0.2}, **_FAULTY},
     "n4-isolate-leader": _repl(4, 4, faults=_partition(500, [["leader"]], 1100)),
     "n5-crash-restart-leader": _repl(5, 5, faults=[
         {"at_ms": 500, "action": "crash", "node": "leader"},
         {"at_ms": 1000, "action": "restart", "node": "leader"}]),
     "n5-minority-partition": _repl(5, 6, faults=_partition(500, [[0, 1]], 1100)),
-    "n7-failover-loss10": {"scenario": "failover", "nodes": 7, "seed": 7, "trials": 3,
+    "n7-failover-loss10": {"kind": "failover", "nodes": 7, "seed": 7, "failovers": 3,
                            "network": {"drop_rate": 0.1}, **_FAULTY},
 }
 

@@ -72,7 +72,7 @@ def driver_scenario(
     sc: dict[str, Any] = {"nodes": n, "seed": trial + 1, "timeout_ms": cfg.scenario_timeout_ms,
                           "memory_limit_mb": max(1.0, cfg.memory_cap_mb - 512)}
     if scenario == "election":
-        sc |= {"scenario": "election", "observe_ms": cfg.election_observe_ms}
+        sc |= {"kind": "election", "observe_ms": cfg.election_observe_ms}
     elif scenario == "scale":
         sc |= scale_scenario(cfg, n)
     elif scenario == "capacity":
@@ -80,12 +80,12 @@ def driver_scenario(
     elif scenario == "failover":
         lo, hi = (float(x) for x in variant.split("-"))
         sc |= {
-            "scenario": "failover", "trials": cfg.failovers_per_trial,
+            "kind": "failover", "failovers": cfg.failovers_per_trial,
             "settle_ms": cfg.settle_ms, "election_timeout_ms": [lo, hi],
             "heartbeat_ms": heartbeat_for(lo),
         }
     elif scenario == "replication":
-        sc |= {"scenario": "replication", "duration_ms": cfg.replication_ms,
+        sc |= {"kind": "replication", "duration_ms": cfg.replication_ms,
                "clients": cfg.light_clients}
         if variant == "saturated":
             sc |= {"clients": cfg.saturated_clients, "max_batch_entries": cfg.saturated_batch}
@@ -106,7 +106,7 @@ def scale_scenario(cfg: RunConfig, n: int) -> dict[str, Any]:
     # The first leader comes near 170 ms at any N; a search step that has none
     # after 15 s has failed, and waiting longer would only make the search slow.
     timeout_ms = 15_000.0 + cfg.scale_hold_s * 1000
-    return {"scenario": "election", "observe_ms": cfg.scale_hold_s * 1000,
+    return {"kind": "election", "observe_ms": cfg.scale_hold_s * 1000,
             "heartbeat_ms": 50.0, "election_timeout_ms": [lo, 300.0],
             "first_election_timeout_ms": [lo, lo + n * cfg.scale_first_ms_per_node],
             "timeout_ms": timeout_ms}
@@ -120,7 +120,7 @@ def capacity_scenario(cfg: RunConfig, clients: int, simulator: bool) -> dict[str
     time; it stops after capacity_sim_commands acks instead (its rate is the same).
     """
     sc: dict[str, Any] = {
-        "scenario": "replication", "clients": clients, "duration_ms": cfg.capacity_ms,
+        "kind": "replication", "clients": clients, "duration_ms": cfg.capacity_ms,
         "max_batch_entries": cfg.saturated_batch,
         "network": {"latency_ms": cfg.capacity_latency_ms, "jitter_ms": 0},
     }
@@ -140,7 +140,7 @@ def warmups(cfg: RunConfig) -> list[Trial]:
     It fills the OS page cache with the interpreter/binary and libraries, so the
     first measured trial does not pay for a cold disk.
     """
-    sc = {"scenario": "election", "nodes": 3, "seed": 1, "observe_ms": 100}
+    sc = {"kind": "election", "nodes": 3, "seed": 1, "observe_ms": 100}
     return [Trial(TrialKey(i, "warmup", 3, "cold", 0), sc, warmup=True) for i in cfg.impls]
 
 

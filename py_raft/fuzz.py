@@ -37,7 +37,7 @@ def fuzz_scenario(seed: int) -> Scenario:
             fault["groups"] = [[n for n in range(nodes) if side[n] == g] for g in (0, 1)]
         faults.append(fault)
     return scenario_from_dict({
-        "scenario": "replication",
+        "kind": "replication",
         "nodes": nodes,
         "seed": seed,
         "network": {

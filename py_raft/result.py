@@ -49,7 +49,7 @@ def versions(extra: dict[str, str] | None = None) -> dict[str, str]:
     return out
 
 
-def verdict(sc: Scenario, recorder: Recorder, error: str | None, trials_done: int
+def verdict(sc: Scenario, recorder: Recorder, error: str | None, failovers_done: int
             ) -> tuple[bool, str | None]:
     """verdict decides `ok`: the scenario finished and no safety rule broke."""
     if recorder.violation is not None:
@@ -58,8 +58,8 @@ def verdict(sc: Scenario, recorder: Recorder, error: str | None, trials_done: in
         return False, error
     if recorder.first_leader_us is None:
         return False, "no leader elected"
-    if sc.scenario == "failover" and trials_done < sc.trials:
-        return False, f"only {trials_done} of {sc.trials} failovers completed"
+    if sc.kind == "failover" and failovers_done < sc.failovers:
+        return False, f"only {failovers_done} of {sc.failovers} failovers completed"
     return True, None
 
 
@@ -68,14 +68,14 @@ def build_result(
     sc: Scenario,
     recorder: Recorder,
     error: str | None,
-    trials_done: int,
+    failovers_done: int,
     window_us: int,
     elapsed_us: int,
     messages: tuple[int, int],
     runtime: dict[str, Any],
     extra_versions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    ok, err = verdict(sc, recorder, error, trials_done)
+    ok, err = verdict(sc, recorder, error, failovers_done)
     return {
         "impl": impl,
         "ok": ok,

@@ -41,14 +41,14 @@ class Fault:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    scenario: str = "election"
+    kind: str = "election"
     nodes: int = 5
     seed: int = 1
     election_timeout_ms: tuple[float, float] = (150.0, 300.0)
     heartbeat_ms: float = 50.0
     network: NetworkSpec = field(default_factory=NetworkSpec)
     observe_ms: float = 500.0
-    trials: int = 10
+    failovers: int = 10
     settle_ms: float = 300.0
     clients: int = 8
     commands: int | None = None
@@ -111,9 +111,9 @@ def scenario_from_dict(raw: dict[str, Any]) -> Scenario:
         if key not in known:
             raise ScenarioError(f"{key}: unknown field")
     d = Scenario()
-    kind = raw.get("scenario", d.scenario)
+    kind = raw.get("kind", d.kind)
     if kind not in KINDS:
-        raise ScenarioError(f"scenario: must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise ScenarioError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
     nodes = _int(raw, "nodes", d.nodes, 1, MAX_NODES)
     eto = raw.get("election_timeout_ms", list(d.election_timeout_ms))
     if not _is_range(eto):
@@ -129,14 +129,14 @@ def scenario_from_dict(raw: dict[str, Any]) -> Scenario:
     if commands is not None:
         commands = _int(raw, "commands", 0, 1, 10**9)
     return Scenario(
-        scenario=kind,
+        kind=kind,
         nodes=nodes,
         seed=_int(raw, "seed", d.seed, 0, 2**63 - 1),
         election_timeout_ms=(float(eto[0]), float(eto[1])),
         heartbeat_ms=heartbeat,
         network=_network(raw.get("network", {})),
         observe_ms=_num(raw, "observe_ms", d.observe_ms),
-        trials=_int(raw, "trials", d.trials, 1, 100_000),
+        failovers=_int(raw, "failovers", d.failovers, 1, 100_000),
         settle_ms=_num(raw, "settle_ms", d.settle_ms),
         clients=_int(raw, "clients", d.clients, 0, 100_000),
         commands=commands,

@@ -92,7 +92,7 @@ class Sim:
         self.clients_on = False
         self.window = [0, 0]
         self.phase = WAIT_LEADER
-        self.trials_done = 0
+        self.failovers_done = 0
         self.crashed = -1
         self.crashed_term = 0
         self.crash_us = 0
@@ -329,13 +329,13 @@ class Sim:
             self._start(node)
         elif self.phase == WAIT_NEW_LEADER and term > self.crashed_term:
             self.recorder.failover(self.now - self.crash_us)
-            self.trials_done += 1
+            self.failovers_done += 1
             self.phase = RUNNING
             self.push(self.now, CONTROL, (RESTART, self.crashed))
 
     def _start(self, leader: int) -> None:
         """_start begins the scenario's measured part once a leader exists."""
-        kind = self.sc.scenario
+        kind = self.sc.kind
         if kind == "failover":
             self.push(self.now + us(self.sc.settle_ms), CONTROL, (ARM, -1))
         elif kind == "election":
@@ -366,7 +366,7 @@ class Sim:
         elif action == RESTART:
             if self.cores[node] is None:
                 self._restart(node)
-            if self.trials_done >= self.sc.trials:
+            if self.failovers_done >= self.sc.failovers:
                 self.phase = DONE
             else:
                 self.push(self.now + us(self.sc.settle_ms), CONTROL, (ARM, -1))
@@ -382,7 +382,7 @@ class Sim:
         if self.recorder.first_leader_us is None:
             return "timeout: no leader elected within timeout_ms"
         if self.phase == WAIT_NEW_LEADER:
-            return f"timeout: no new leader after crash {self.trials_done + 1}"
+            return f"timeout: no new leader after crash {self.failovers_done + 1}"
         return "timeout: scenario did not finish within timeout_ms"
 
 
@@ -393,5 +393,5 @@ def run(sc: Scenario, trace: TextIO | None = None, check: bool = True) -> dict[s
     runtime = {"virtual": True, "events": sim.events, **process_usage()}
     net = sim.network
     error = f"safety violation: {sim.violation}" if sim.violation else sim.error
-    return build_result("py-sim", sc, sim.recorder, error, sim.trials_done,
+    return build_result("py-sim", sc, sim.recorder, error, sim.failovers_done,
                         sim.window[1] - sim.window[0], sim.now, (net.sent, net.dropped), runtime)

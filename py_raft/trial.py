@@ -81,7 +81,7 @@ class Trial:
         self.recorder = Recorder(trace, lock, on_leader)
         self.control_rng = SplitMix64(derive_seed(sc.seed, 0))
         self.error: str | None = None
-        self.trials_done = 0
+        self.failovers_done = 0
         self.window = [0, 0]
         self.peaks = {"threads_peak": 0, "tasks_peak": 0}
 
@@ -122,9 +122,9 @@ class Trial:
             self.fail("timeout: no leader elected within timeout_ms")
             return
         self.sample()
-        if sc.scenario == "election":
+        if sc.kind == "election":
             yield Sleep(self.clock.now() + us(sc.observe_ms))
-        elif sc.scenario == "replication":
+        elif sc.kind == "replication":
             yield from self._replicate(leader)
         else:
             yield from self._failovers()
@@ -150,7 +150,7 @@ class Trial:
     def _failovers(self) -> Script:
         sc, r = self.sc, self.recorder
         heartbeat = us(sc.heartbeat_ms)
-        while self.trials_done < sc.trials:
+        while self.failovers_done < sc.failovers:
             yield Sleep(self.clock.now() + us(sc.settle_ms))
             yield Sleep(self.clock.now() + self.control_rng.uniform_int(0, heartbeat - 1))
             leader = r.leader
@@ -163,10 +163,10 @@ class Trial:
             crash_us = self.clock.now()
             self.crash(leader)
             if (yield WaitLeader(crashed_term)) is None:
-                self.fail(f"timeout: no new leader after crash {self.trials_done + 1}")
+                self.fail(f"timeout: no new leader after crash {self.failovers_done + 1}")
                 return
             r.failover(r.leader_us - crash_us)
-            self.trials_done += 1
+            self.failovers_done += 1
             self.restart(leader)
 
     def fault_script(self) -> Script:
@@ -216,7 +216,7 @@ class Trial:
             self.window[1] = elapsed
         runtime = {"wall_ms": elapsed / 1000, **self.peaks, **process_usage(),
                    "cpu_trial_s": round(time.process_time() - self._cpu_start, 6)}
-        return build_result(self._impl, self.sc, self.recorder, self.error, self.trials_done,
+        return build_result(self._impl, self.sc, self.recorder, self.error, self.failovers_done,
                             self.window[1] - self.window[0], elapsed, self.messages(),
                             runtime, self._versions)
 

@@ -27,7 +27,7 @@ def _needs(impl: str) -> None:
 @pytest.mark.parametrize("nodes", SIZES)
 def test_election(impl: str, nodes: int, tmp_path) -> None:
     _needs(impl)
-    result, trace = trial(impl, {"scenario": "election", "nodes": nodes, "seed": nodes},
+    result, trace = trial(impl, {"kind": "election", "nodes": nodes, "seed": nodes},
                           tmp_path)
     assert result["ok"], result["error"]
     assert check_trace(trace) == []
@@ -38,7 +38,7 @@ def test_election(impl: str, nodes: int, tmp_path) -> None:
 @pytest.mark.parametrize("nodes", SIZES)
 def test_replication_8_clients(impl: str, nodes: int, tmp_path) -> None:
     _needs(impl)
-    result, trace = trial(impl, {"scenario": "replication", "nodes": nodes, "clients": 8},
+    result, trace = trial(impl, {"kind": "replication", "nodes": nodes, "clients": 8},
                           tmp_path)
     assert result["ok"], result["error"]
     assert check_trace(trace) == []
@@ -53,7 +53,7 @@ def test_20_failovers(impl: str, nodes: int, tmp_path) -> None:
     _needs(impl)
     if nodes < 3:
         pytest.skip("a crash leaves no majority below 3 nodes")
-    result, trace = trial(impl, {"scenario": "failover", "nodes": nodes, "trials": 20,
+    result, trace = trial(impl, {"kind": "failover", "nodes": nodes, "failovers": 20,
                                  "settle_ms": 150, "timeout_ms": 120_000}, tmp_path)
     assert result["ok"], result["error"]
     assert len(result["metrics"]["failover_ms"]) == 20
@@ -72,14 +72,14 @@ def test_faults_keep_acked_commands(impl: str, tmp_path) -> None:
 def test_1000_node_election(impl: str) -> None:
     # Timeouts scaled as Raft's timing rule asks (docs/benchmarking.md): at
     # 150-300 ms about one threads-driver election in six at this size storms.
-    result, _ = trial(impl, {"scenario": "election", "nodes": 1000, "observe_ms": 500,
+    result, _ = trial(impl, {"kind": "election", "nodes": 1000, "observe_ms": 500,
                              "election_timeout_ms": [500, 2000], "heartbeat_ms": 100,
                              "timeout_ms": 120_000})
     assert result["ok"], result["error"]
 
 
 # Widened timeouts: at 150-300 ms 10,000 nodes storm (docs/benchmarking.md).
-TEN_THOUSAND = {"scenario": "election", "nodes": 10_000, "observe_ms": 1000,
+TEN_THOUSAND = {"kind": "election", "nodes": 10_000, "observe_ms": 1000,
                 "election_timeout_ms": [2000, 40000], "heartbeat_ms": 1000,
                 "timeout_ms": 300_000}
 

@@ -38,7 +38,7 @@ def record(impl: str, n: int, trial: int, leader_ms: float | None, *, warmup: bo
                              "n": n, "variant": variant, "trial": trial},
         "warmup": warmup, "ok": ok, "failure": None if ok else "driver exited with status 1",
         "exit_code": 0 if ok else 1, "timed_out": False,
-        "stderr_tail": "" if ok else "boom", "scenario": {"scenario": "election", "nodes": n},
+        "stderr_tail": "" if ok else "boom", "scenario": {"kind": "election", "nodes": n},
         "outside": {"wall_s": 0.4, "cpu_user_s": 0.05, "cpu_sys_s": 0.01,
                     "rss_peak_kb": 16000, "threads_peak": 5, "polls": 40,
                     "ru_maxrss_kb": 16000},

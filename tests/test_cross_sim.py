@@ -70,7 +70,7 @@ BAD_SCENARIOS = [
     '{"nodes": 0}',
     '{"nodes": 2.0}',
     '{"nodes": true}',
-    '{"scenario": "chaos"}',
+    '{"kind": "chaos"}',
     '{"bogus": 1}',
     '{"election_timeout_ms": [300, 150]}',
     '{"heartbeat_ms": 200}',

@@ -33,7 +33,7 @@ def test_prints_exactly_one_result_line_and_writes_the_trace(tmp_path) -> None:
     ("scenario", "field"),
     [
         ({"nodes": 0}, "nodes"),
-        ({"scenario": "dance"}, "scenario"),
+        ({"kind": "dance"}, "kind"),
         ({"election_timeout_ms": [300, 150]}, "election_timeout_ms"),
         ({"heartbeat_ms": 200}, "heartbeat_ms"),
         ({"network": {"drop_rate": 1.5}}, "network.drop_rate"),

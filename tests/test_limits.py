@@ -26,7 +26,7 @@ def _driver(args: list[str], scenario: dict, timeout: float = 60) -> dict:
 @pytest.mark.parametrize("args", REAL, ids=["threads", "asyncio"])
 def test_a_full_inbox_drops_and_counts(args: list[str]) -> None:
     # An inbox of one message cannot hold a round of 8 vote replies at once.
-    sc = {"scenario": "election", "nodes": 9, "observe_ms": 200, "inbox_capacity": 1,
+    sc = {"kind": "election", "nodes": 9, "observe_ms": 200, "inbox_capacity": 1,
           "network": {"latency_ms": 1, "jitter_ms": 0}, "timeout_ms": 20_000}
     res = _driver(args, sc)
     assert res["metrics"]["inbox_dropped"] > 0, res["metrics"]
@@ -34,7 +34,7 @@ def test_a_full_inbox_drops_and_counts(args: list[str]) -> None:
 
 @pytest.mark.parametrize("args", REAL, ids=["threads", "asyncio"])
 def test_memory_limit_ends_the_trial_as_a_recorded_failure(args: list[str]) -> None:
-    res = _driver(args, {"scenario": "election", "nodes": 3, "observe_ms": 30_000,
+    res = _driver(args, {"kind": "election", "nodes": 3, "observe_ms": 30_000,
                          "memory_limit_mb": 1})
     assert res["ok"] is False
     assert res["error"].startswith("memory: peak resident set"), res["error"]
@@ -95,7 +95,7 @@ def test_new_scenario_fields_default_and_round_trip() -> None:
 
 
 def test_simulator_heartbeat_gaps_are_the_heartbeat_interval() -> None:
-    res = _driver(["--runtime", "sim"], {"scenario": "election", "nodes": 5,
+    res = _driver(["--runtime", "sim"], {"kind": "election", "nodes": 5,
                                          "observe_ms": 1000})
     gap = res["metrics"]["heartbeat_gap_ms"]
     assert gap["count"] >= 4 * 15

@@ -28,7 +28,7 @@ def no_leaked_threads():
 @pytest.mark.parametrize("impl", RUNTIMES)
 @pytest.mark.parametrize("nodes", [1, 2, 3, 4, 5, 7, 9])
 def test_election_elects_exactly_one_leader(impl: str, nodes: int) -> None:
-    result, trace = trial(impl, {"scenario": "election", "nodes": nodes, "seed": nodes,
+    result, trace = trial(impl, {"kind": "election", "nodes": nodes, "seed": nodes,
                                  "observe_ms": 100})
     assert result["ok"], result["error"]
     assert check_trace(trace) == []
@@ -39,7 +39,7 @@ def test_election_elects_exactly_one_leader(impl: str, nodes: int) -> None:
 @pytest.mark.parametrize("impl", RUNTIMES)
 @pytest.mark.parametrize("nodes", [1, 3, 4])
 def test_replication_commits_one_order_everywhere(impl: str, nodes: int) -> None:
-    result, trace = trial(impl, {"scenario": "replication", "nodes": nodes, "clients": 8,
+    result, trace = trial(impl, {"kind": "replication", "nodes": nodes, "clients": 8,
                                  "duration_ms": 300})
     assert result["ok"], result["error"]
     assert result["metrics"]["committed"] > 0
@@ -53,7 +53,7 @@ def test_replication_commits_one_order_everywhere(impl: str, nodes: int) -> None
 
 @pytest.mark.parametrize("impl", RUNTIMES)
 def test_failover_finds_a_new_leader_after_each_crash(impl: str) -> None:
-    result, trace = trial(impl, {"scenario": "failover", "nodes": 3, "trials": 3,
+    result, trace = trial(impl, {"kind": "failover", "nodes": 3, "failovers": 3,
                                  "settle_ms": 100})
     assert result["ok"], result["error"]
     assert len(result["metrics"]["failover_ms"]) == 3
@@ -61,7 +61,7 @@ def test_failover_finds_a_new_leader_after_each_crash(impl: str) -> None:
 
 
 FAULTS = {
-    "scenario": "replication", "nodes": 5, "seed": 3, "clients": 8, "duration_ms": 2000,
+    "kind": "replication", "nodes": 5, "seed": 3, "clients": 8, "duration_ms": 2000,
     "network": {"drop_rate": 0.2}, "client_timeout_ms": 300,
     "faults": [
         {"at_ms": 500, "action": "partition", "groups": [["leader"]]},
@@ -85,7 +85,7 @@ def test_loss_partition_crash_restart_keeps_acked_commands(impl: str) -> None:
 # due at 2 ms, waits behind it. Skipping the crash instead would make a fault
 # schedule's effect depend on whether an election happened to be under way.
 EARLY_FAULTS = {
-    "scenario": "election", "nodes": 5, "seed": 7, "observe_ms": 400,
+    "kind": "election", "nodes": 5, "seed": 7, "observe_ms": 400,
     "faults": [
         {"at_ms": 1, "action": "crash", "node": "leader"},
         {"at_ms": 2, "action": "restart", "node": "leader"},

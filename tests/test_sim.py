@@ -75,27 +75,27 @@ def _sim(**fields: object) -> Sim:
 
 @pytest.mark.parametrize("nodes", [1, 2, 3, 4, 5, 7, 9])
 def test_sim_elects_one_leader(nodes: int) -> None:
-    sim = _sim(scenario="election", nodes=nodes, seed=nodes)
+    sim = _sim(kind="election", nodes=nodes, seed=nodes)
     assert sim.error is None
     assert sim.recorder.first_leader_us is not None
     assert all(len({n}) == 1 for n in sim.recorder.leader_by_term.values())
 
 
 def test_sim_failover_counts_every_crash() -> None:
-    sim = _sim(scenario="failover", nodes=5, trials=20)
-    assert sim.trials_done == 20
+    sim = _sim(kind="failover", nodes=5, failovers=20)
+    assert sim.failovers_done == 20
     assert len(sim.recorder.failover_us) == 20
     # A failover can't beat the minimum election timeout after the last heartbeat.
     assert min(sim.recorder.failover_us) >= 150_000 - 50_000
 
 
 def test_sim_single_node_replication_terminates() -> None:
-    sim = _sim(scenario="replication", nodes=1, clients=2, duration_ms=200)
+    sim = _sim(kind="replication", nodes=1, clients=2, duration_ms=200)
     assert sim.error is None and sim.recorder.acks > 0
 
 
 def test_sim_replication_applies_one_order_everywhere() -> None:
-    sim = _sim(scenario="replication", nodes=5, clients=8, duration_ms=300)
+    sim = _sim(kind="replication", nodes=5, clients=8, duration_ms=300)
     logs = [kv.last_index for kv in sim.kv]
     assert sim.recorder.acks > 0
     assert len(set(logs)) == 1, f"nodes applied up to different indices: {logs}"

@@ -89,7 +89,7 @@ func Versions() pyjson.Obj {
 }
 
 // Verdict decides ok: the scenario finished and no safety rule broke.
-func Verdict(sc *scenario.Scenario, rec *recorder.Recorder, errMsg string, trialsDone int) (bool, string) {
+func Verdict(sc *scenario.Scenario, rec *recorder.Recorder, errMsg string, failoversDone int) (bool, string) {
 	switch {
 	case rec.Violation != "":
 		return false, rec.Violation
@@ -97,23 +97,23 @@ func Verdict(sc *scenario.Scenario, rec *recorder.Recorder, errMsg string, trial
 		return false, errMsg
 	case rec.FirstLeaderUs < 0:
 		return false, "no leader elected"
-	case sc.Scenario == "failover" && trialsDone < sc.Trials:
-		return false, fmt.Sprintf("only %d of %d failovers completed", trialsDone, sc.Trials)
+	case sc.Kind == "failover" && failoversDone < sc.Failovers:
+		return false, fmt.Sprintf("only %d of %d failovers completed", failoversDone, sc.Failovers)
 	}
 	return true, ""
 }
 
 // Trial is what a runtime hands over to build a result.
 type Trial struct {
-	Impl       string
-	Scenario   *scenario.Scenario
-	Recorder   *recorder.Recorder
-	Error      string
-	TrialsDone int
-	WindowUs   int64
-	ElapsedUs  int64
-	Sent       int
-	Dropped    int
+	Impl          string
+	Scenario      *scenario.Scenario
+	Recorder      *recorder.Recorder
+	Error         string
+	FailoversDone int
+	WindowUs      int64
+	ElapsedUs     int64
+	Sent          int
+	Dropped       int
 	// GapsUs are the heartbeat gaps (recorder.AppendClock) of every incarnation.
 	GapsUs []int64
 	// InboxDropped counts peer messages dropped at full inboxes.
@@ -123,7 +123,7 @@ type Trial struct {
 
 // Build returns the result object, ready for pyjson.Dumps.
 func Build(t Trial) pyjson.Obj {
-	ok, err := Verdict(t.Scenario, t.Recorder, t.Error, t.TrialsDone)
+	ok, err := Verdict(t.Scenario, t.Recorder, t.Error, t.FailoversDone)
 	var errV any
 	if !ok {
 		errV = err

@@ -119,7 +119,7 @@ type Cluster struct {
 	// script runs; the script's goroutine reads them without it.
 	verdictMu      sync.Mutex
 	errMsg         string // the first reason the trial failed (fail)
-	trialsDone     int
+	failoversDone  int
 	window         [2]int64
 	threadsPeak    int
 	goroutinesPeak int
@@ -471,7 +471,7 @@ func (c *Cluster) setWindow(end int, tUs int64) {
 func (c *Cluster) failoverDone() {
 	c.verdictMu.Lock()
 	defer c.verdictMu.Unlock()
-	c.trialsDone++
+	c.failoversDone++
 }
 
 func (c *Cluster) execute() {
@@ -561,7 +561,7 @@ func (c *Cluster) result() pyjson.Obj {
 		"threads_peak", c.threadsPeak, "goroutines_peak", c.goroutinesPeak))
 	rt = append(rt, pyjson.O("cpu_trial_s", cpuTrial)...)
 	return result.Build(result.Trial{
-		Impl: "go", Scenario: c.sc, Recorder: c.rec, Error: c.errMsg, TrialsDone: c.trialsDone,
+		Impl: "go", Scenario: c.sc, Recorder: c.rec, Error: c.errMsg, FailoversDone: c.failoversDone,
 		WindowUs: window[1] - window[0], ElapsedUs: elapsed, Sent: sent, Dropped: dropped,
 		GapsUs: gaps, InboxDropped: int(inboxDropped), Runtime: rt,
 	})

@@ -26,16 +26,16 @@ func runText(t *testing.T, text string) *Cluster {
 }
 
 func TestElection(t *testing.T) {
-	c := runText(t, `{"scenario": "election", "nodes": 3, "observe_ms": 100}`)
+	c := runText(t, `{"kind": "election", "nodes": 3, "observe_ms": 100}`)
 	if c.rec.FirstLeaderUs < 0 {
 		t.Fatal("no leader")
 	}
 }
 
 func TestFailover(t *testing.T) {
-	c := runText(t, `{"scenario": "failover", "nodes": 3, "trials": 3, "settle_ms": 60}`)
-	if c.trialsDone != 3 {
-		t.Fatalf("%d failovers", c.trialsDone)
+	c := runText(t, `{"kind": "failover", "nodes": 3, "failovers": 3, "settle_ms": 60}`)
+	if c.failoversDone != 3 {
+		t.Fatalf("%d failovers", c.failoversDone)
 	}
 }
 
@@ -43,7 +43,7 @@ func TestFailover(t *testing.T) {
 // trial finishes, commits, and leaves no goroutine behind.
 func TestReplicationUnderFaults(t *testing.T) {
 	before := goruntime.NumGoroutine()
-	c := runText(t, `{"scenario": "replication", "nodes": 5, "clients": 4, "duration_ms": 700,
+	c := runText(t, `{"kind": "replication", "nodes": 5, "clients": 4, "duration_ms": 700,
 		"network": {"drop_rate": 0.2},
 		"faults": [{"at_ms": 50, "action": "partition", "groups": [["leader"]]},
 		           {"at_ms": 300, "action": "heal"},
@@ -56,7 +56,7 @@ func TestReplicationUnderFaults(t *testing.T) {
 }
 
 func TestCommandsStopEarly(t *testing.T) {
-	c := runText(t, `{"scenario": "replication", "nodes": 1, "clients": 2, "commands": 20}`)
+	c := runText(t, `{"kind": "replication", "nodes": 1, "clients": 2, "commands": 20}`)
 	if c.rec.Acks < 20 {
 		t.Fatalf("%d acks", c.rec.Acks)
 	}
@@ -64,7 +64,7 @@ func TestCommandsStopEarly(t *testing.T) {
 
 // The new metrics: heartbeat gaps of a steady leader are about one heartbeat.
 func TestHeartbeatGapsAndInbox(t *testing.T) {
-	sc, err := scenario.Parse(`{"scenario": "election", "nodes": 3, "observe_ms": 300, "heartbeat_ms": 20}`)
+	sc, err := scenario.Parse(`{"kind": "election", "nodes": 3, "observe_ms": 300, "heartbeat_ms": 20}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestHeartbeatGapsAndInbox(t *testing.T) {
 // leaves no goroutine behind. (A process of this test holds well over 1 MB.)
 func TestMemoryLimitEndsTrial(t *testing.T) {
 	before := goruntime.NumGoroutine()
-	sc, err := scenario.Parse(`{"scenario": "replication", "nodes": 5, "clients": 4, "duration_ms": 30000,
+	sc, err := scenario.Parse(`{"kind": "replication", "nodes": 5, "clients": 4, "duration_ms": 30000,
 		"memory_limit_mb": 1, "timeout_ms": 60000}`)
 	if err != nil {
 		t.Fatal(err)

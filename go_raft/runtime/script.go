@@ -85,7 +85,7 @@ func (c *Cluster) script() {
 		return
 	}
 	c.sample()
-	switch c.sc.Scenario {
+	switch c.sc.Kind {
 	case "election":
 		c.sleepUntil(c.now() + scenario.Us(c.sc.ObserveMs))
 	case "replication":
@@ -127,7 +127,7 @@ func (c *Cluster) replicate(leader int) {
 func (c *Cluster) failovers() bool {
 	sc := c.sc
 	heartbeat := scenario.Us(sc.HeartbeatMs)
-	for c.trialsDone < sc.Trials {
+	for c.failoversDone < sc.Failovers {
 		c.sleepUntil(c.now() + scenario.Us(sc.SettleMs))
 		c.sleepUntil(c.now() + c.controlRng.UniformInt(0, heartbeat-1))
 		leader, term, _ := c.rec.Snapshot()
@@ -141,7 +141,7 @@ func (c *Cluster) failovers() bool {
 		crashUs := c.now()
 		c.crash(leader)
 		if _, ok := c.waitLeader(term); !ok {
-			c.fail(fmt.Sprintf("timeout: no new leader after crash %d", c.trialsDone+1))
+			c.fail(fmt.Sprintf("timeout: no new leader after crash %d", c.failoversDone+1))
 			return false
 		}
 		_, _, leaderUs := c.rec.Snapshot()

@@ -14,7 +14,7 @@ import (
 	"raftbench/go_raft/internal/pyjson"
 )
 
-// Kinds and Actions are the allowed values of "scenario" and of a fault's "action".
+// Kinds and Actions are the allowed values of "kind" and of a fault's "action".
 var (
 	Kinds   = []string{"election", "failover", "replication"}
 	Actions = []string{"partition", "heal", "crash", "restart"}
@@ -70,14 +70,14 @@ func (f *Fault) NeedsLeader() bool {
 
 // Scenario is one trial's input with every default filled in.
 type Scenario struct {
-	Scenario          string
+	Kind              string
 	Nodes             int
 	Seed              int64
 	ElectionTimeoutMs [2]float64
 	HeartbeatMs       float64
 	Network           Network
 	ObserveMs         float64
-	Trials            int
+	Failovers         int
 	SettleMs          float64
 	Clients           int
 	Commands          int // 0: none (use DurationMs)
@@ -109,8 +109,8 @@ func (s *Scenario) EffectiveInboxCapacity() int {
 // Default is the scenario of an empty JSON object.
 func Default() Scenario {
 	return Scenario{
-		Scenario: "election", Nodes: 5, Seed: 1, ElectionTimeoutMs: [2]float64{150, 300},
-		HeartbeatMs: 50, Network: Network{1, 1, 0}, ObserveMs: 500, Trials: 10, SettleMs: 300,
+		Kind: "election", Nodes: 5, Seed: 1, ElectionTimeoutMs: [2]float64{150, 300},
+		HeartbeatMs: 50, Network: Network{1, 1, 0}, ObserveMs: 500, Failovers: 10, SettleMs: 300,
 		Clients: 8, DurationMs: 1000, PayloadBytes: 16, MaxBatchEntries: 64,
 		ClientRetryMs: 10, ClientTimeoutMs: 1000, TimeoutMs: 60_000,
 		MemoryLimitMb: 3072,
@@ -125,8 +125,8 @@ func Us(ms float64) int64 {
 }
 
 var fieldOrder = []string{
-	"scenario", "nodes", "seed", "election_timeout_ms", "heartbeat_ms", "network",
-	"observe_ms", "trials", "settle_ms", "clients", "commands", "duration_ms",
+	"kind", "nodes", "seed", "election_timeout_ms", "heartbeat_ms", "network",
+	"observe_ms", "failovers", "settle_ms", "clients", "commands", "duration_ms",
 	"payload_bytes", "max_batch_entries", "client_retry_ms", "client_timeout_ms",
 	"faults", "timeout_ms", "first_election_timeout_ms", "inbox_capacity", "memory_limit_mb",
 }
@@ -146,10 +146,10 @@ func (s *Scenario) ToJSON() pyjson.Obj {
 		faults[i] = f.toJSON()
 	}
 	values := []any{
-		s.Scenario, s.Nodes, s.Seed, []float64{s.ElectionTimeoutMs[0], s.ElectionTimeoutMs[1]},
+		s.Kind, s.Nodes, s.Seed, []float64{s.ElectionTimeoutMs[0], s.ElectionTimeoutMs[1]},
 		s.HeartbeatMs,
 		pyjson.O("latency_ms", s.Network.LatencyMs, "jitter_ms", s.Network.JitterMs, "drop_rate", s.Network.DropRate),
-		s.ObserveMs, s.Trials, s.SettleMs, s.Clients, commands, s.DurationMs, s.PayloadBytes,
+		s.ObserveMs, s.Failovers, s.SettleMs, s.Clients, commands, s.DurationMs, s.PayloadBytes,
 		s.MaxBatchEntries, s.ClientRetryMs, s.ClientTimeoutMs, faults, s.TimeoutMs,
 		first, s.InboxCapacity, s.MemoryLimitMb,
 	}
@@ -221,16 +221,16 @@ func fromObject(raw *pyjson.Object) Scenario {
 		}
 	}
 	d := Default()
-	var kind any = d.Scenario
-	if v, ok := raw.Get("scenario"); ok {
+	var kind any = d.Kind
+	if v, ok := raw.Get("kind"); ok {
 		kind = v
 	}
 	ks, isStr := kind.(string)
 	if !isStr || !slices.Contains(Kinds, ks) {
-		fail("scenario: must be one of %s, got %s", strings.Join(Kinds, ", "), pyjson.Repr(kind))
+		fail("kind: must be one of %s, got %s", strings.Join(Kinds, ", "), pyjson.Repr(kind))
 	}
 	sc := d
-	sc.Scenario = ks
+	sc.Kind = ks
 	sc.Nodes = int(getInt(raw, "nodes", int64(d.Nodes), 1, MaxNodes))
 	sc.ElectionTimeoutMs = electionTimeout(raw)
 	sc.FirstElectionTimeoutMs = firstElectionTimeout(raw)
@@ -244,7 +244,7 @@ func fromObject(raw *pyjson.Object) Scenario {
 	sc.Seed = getInt(raw, "seed", d.Seed, 0, 1<<63-1)
 	sc.Network = network(raw)
 	sc.ObserveMs = getNum(raw, "observe_ms", d.ObserveMs, 0)
-	sc.Trials = int(getInt(raw, "trials", int64(d.Trials), 1, 100_000))
+	sc.Failovers = int(getInt(raw, "failovers", int64(d.Failovers), 1, 100_000))
 	sc.SettleMs = getNum(raw, "settle_ms", d.SettleMs, 0)
 	sc.Clients = int(getInt(raw, "clients", int64(d.Clients), 0, 100_000))
 	sc.DurationMs = getNum(raw, "duration_ms", d.DurationMs, 0)

@@ -23,7 +23,7 @@ func TestErrors(t *testing.T) {
 		`{"nodes": 0}`:                     "nodes: must be an integer in [1, 100000], got 0",
 		`{"nodes": 2.0}`:                   "nodes: must be an integer in [1, 100000], got 2.0",
 		`{"x": 1}`:                         "x: unknown field",
-		`{"scenario": "z"}`:                "scenario: must be one of election, failover, replication, got 'z'",
+		`{"kind": "z"}`:                    "kind: must be one of election, failover, replication, got 'z'",
 		`{"heartbeat_ms": 0}`:              "heartbeat_ms: must be a finite number >= 0.001, got 0",
 		`{"faults": [{"action": "heal"}]}`: "faults[0].at_ms: required, a number >= 0",
 		`{"first_election_timeout_ms": [300, 150]}`:              "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",

@@ -48,7 +48,7 @@ func FuzzScenario(seed int64) scenario.Scenario {
 		faults = append(faults, f)
 	}
 	sc := scenario.Default()
-	sc.Scenario = "replication"
+	sc.Kind = "replication"
 	sc.Nodes = nodes
 	sc.Seed = seed
 	sc.Network = scenario.Network{

@@ -112,35 +112,35 @@ type client struct {
 
 // Sim is one simulated trial.
 type Sim struct {
-	sc          *scenario.Scenario
-	Now         int64
-	queue       queue
-	seq         int64
-	Events      int
-	controlRng  *raft.SplitMix64
-	Network     *network.Network
-	config      raft.Config
-	members     []int
-	storages    []*raft.MemoryStorage
-	incarnation []int
-	timerAt     []int64
-	appendClock []recorder.AppendClock // per node, reset by each new core
-	GapsUs      []int64                // heartbeat gaps (recorder.AppendClock)
-	pending     []map[int]*client
-	kv          []*kv.KeyValue
-	Recorder    *recorder.Recorder
-	invariants  *invariants.Invariants
-	cores       []*raft.Raft
-	clients     []*client
-	payload     string
-	clientsOn   bool
-	Window      [2]int64
-	phase       int
-	TrialsDone  int
-	crashed     int
-	crashedTerm int
-	crashUs     int64
-	lastCrashed int
+	sc            *scenario.Scenario
+	Now           int64
+	queue         queue
+	seq           int64
+	Events        int
+	controlRng    *raft.SplitMix64
+	Network       *network.Network
+	config        raft.Config
+	members       []int
+	storages      []*raft.MemoryStorage
+	incarnation   []int
+	timerAt       []int64
+	appendClock   []recorder.AppendClock // per node, reset by each new core
+	GapsUs        []int64                // heartbeat gaps (recorder.AppendClock)
+	pending       []map[int]*client
+	kv            []*kv.KeyValue
+	Recorder      *recorder.Recorder
+	invariants    *invariants.Invariants
+	cores         []*raft.Raft
+	clients       []*client
+	payload       string
+	clientsOn     bool
+	Window        [2]int64
+	phase         int
+	FailoversDone int
+	crashed       int
+	crashedTerm   int
+	crashUs       int64
+	lastCrashed   int
 	// faultsWaiting are due faults, in order, held back by the first: it
 	// names the leader and there is none yet.
 	faultsWaiting []int
@@ -508,7 +508,7 @@ func (s *Sim) onLeader(node, term int) {
 		s.start(node)
 	} else if s.phase == waitNewLeader && term > s.crashedTerm {
 		s.Recorder.Failover(s.Now - s.crashUs)
-		s.TrialsDone++
+		s.FailoversDone++
 		s.phase = running
 		s.push(s.Now, kindControl, actRestart, s.crashed, nil)
 	}
@@ -516,7 +516,7 @@ func (s *Sim) onLeader(node, term int) {
 
 // start begins the scenario's measured part once a leader exists.
 func (s *Sim) start(leader int) {
-	switch s.sc.Scenario {
+	switch s.sc.Kind {
 	case "failover":
 		s.push(s.Now+scenario.Us(s.sc.SettleMs), kindControl, actArm, -1, nil)
 	case "election":
@@ -553,7 +553,7 @@ func (s *Sim) control(action, node int) {
 		if s.cores[node] == nil {
 			s.restart(node)
 		}
-		if s.TrialsDone >= s.sc.Trials {
+		if s.FailoversDone >= s.sc.Failovers {
 			s.phase = done
 		} else {
 			s.push(s.Now+scenario.Us(s.sc.SettleMs), kindControl, actArm, -1, nil)
@@ -574,7 +574,7 @@ func (s *Sim) timeoutReason() string {
 		return "timeout: no leader elected within timeout_ms"
 	}
 	if s.phase == waitNewLeader {
-		return fmt.Sprintf("timeout: no new leader after crash %d", s.TrialsDone+1)
+		return fmt.Sprintf("timeout: no new leader after crash %d", s.FailoversDone+1)
 	}
 	return "timeout: scenario did not finish within timeout_ms"
 }
@@ -591,7 +591,7 @@ func Run(sc *scenario.Scenario, trace *bufio.Writer, check bool) pyjson.Obj {
 	rt := result.ProcessUsage(pyjson.O("virtual", true, "events", s.Events))
 	return result.Build(result.Trial{
 		Impl: "go-sim", Scenario: sc, Recorder: s.Recorder, Error: errMsg,
-		TrialsDone: s.TrialsDone, WindowUs: s.Window[1] - s.Window[0], ElapsedUs: s.Now,
+		FailoversDone: s.FailoversDone, WindowUs: s.Window[1] - s.Window[0], ElapsedUs: s.Now,
 		Sent: s.Network.Sent, Dropped: s.Network.Dropped, GapsUs: s.GapsUs, Runtime: rt,
 	})
 }

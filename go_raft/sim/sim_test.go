@@ -41,10 +41,10 @@ func TestSameSeedSameTrace(t *testing.T) {
 
 func TestScenarios(t *testing.T) {
 	for _, text := range []string{
-		`{"scenario": "election", "nodes": 5}`,
-		`{"scenario": "failover", "nodes": 3, "trials": 5}`,
-		`{"scenario": "replication", "nodes": 3, "clients": 4, "duration_ms": 200}`,
-		`{"scenario": "replication", "nodes": 1, "commands": 50}`,
+		`{"kind": "election", "nodes": 5}`,
+		`{"kind": "failover", "nodes": 3, "failovers": 5}`,
+		`{"kind": "replication", "nodes": 3, "clients": 4, "duration_ms": 200}`,
+		`{"kind": "replication", "nodes": 1, "commands": 50}`,
 	} {
 		sc, err := scenario.Parse(text)
 		if err != nil {
@@ -55,8 +55,8 @@ func TestScenarios(t *testing.T) {
 		if s.Violation != nil || s.Error != "" || s.Recorder.FirstLeaderUs < 0 {
 			t.Errorf("%s: violation %v, error %q", text, s.Violation, s.Error)
 		}
-		if sc.Scenario == "failover" && s.TrialsDone != sc.Trials {
-			t.Errorf("%s: %d failovers", text, s.TrialsDone)
+		if sc.Kind == "failover" && s.FailoversDone != sc.Failovers {
+			t.Errorf("%s: %d failovers", text, s.FailoversDone)
 		}
 		if sc.Commands != 0 && s.Recorder.Acks < sc.Commands {
 			t.Errorf("%s: %d acks", text, s.Recorder.Acks)
@@ -68,7 +68,7 @@ func TestScenarios(t *testing.T) {
 // heartbeat apart, give or take the jitter; a restarted node starts a new
 // series; first_election_timeout_ms sets when the first leader comes.
 func TestHeartbeatGapsAndFirstTimeout(t *testing.T) {
-	sc, err := scenario.Parse(`{"scenario": "election", "nodes": 5, "observe_ms": 1000,
+	sc, err := scenario.Parse(`{"kind": "election", "nodes": 5, "observe_ms": 1000,
 		"first_election_timeout_ms": [1000, 2000],
 		"faults": [{"at_ms": 2100, "action": "crash", "node": 0}, {"at_ms": 2300, "action": "restart", "node": 0}]}`)
 	if err != nil {

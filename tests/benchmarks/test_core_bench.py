@@ -79,7 +79,7 @@ def test_commit_counting(benchmark, servers: int) -> None:
 
 
 def test_simulated_5_node_step_loop(benchmark) -> None:
-    sc = scenario_from_dict({"scenario": "replication", "nodes": 5, "clients": 8,
+    sc = scenario_from_dict({"kind": "replication", "nodes": 5, "clients": 8,
                              "duration_ms": 200})
 
     def run() -> int:

@@ -17,8 +17,8 @@ DRIVERS = {
     "py-asyncio": [sys.executable, "-m", "py_raft", "--runtime", "asyncio"],
 }
 SCENARIOS = {
-    "election": {"scenario": "election", "nodes": 5, "observe_ms": 50},
-    "replication": {"scenario": "replication", "nodes": 3, "clients": 8, "duration_ms": 300},
+    "election": {"kind": "election", "nodes": 5, "observe_ms": 50},
+    "replication": {"kind": "replication", "nodes": 3, "clients": 8, "duration_ms": 300},
 }
 
 
