@@ -36,7 +36,7 @@ lint: setup
 	cd go_raft && $(GO) vet ./...
 
 typecheck: setup
-	$(VENV)/bin/mypy py_raft
+	$(VENV)/bin/mypy py_raft bench
 
 pytest: setup
 	$(PY) -m pytest
@@ -56,10 +56,10 @@ acceptance: setup
 # Regression benchmarks (docs/benchmarking.md): the gate CI runs, a refresh of
 # its baseline, and the pytest-benchmark / go test -bench suites with timing.
 bench-check: setup
-	$(PY) -m bench.gate
+	$(VENV)/bin/raftbench gate
 
 bench-baseline: setup
-	$(PY) -m bench.gate --record
+	$(VENV)/bin/raftbench gate --record
 
 bench-micro: setup
 	$(PY) -m pytest tests/benchmarks --benchmark-enable --benchmark-only \

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from bench import __version__, args, session, store
+from bench.gate import PROBES
 from bench.impls import ALL_IMPLS
 from bench.presets import SCENARIOS, Preset
 from bench.typer_errors import OneLineErrors
@@ -170,6 +171,71 @@ def check(
     except ImportError as e:  # bench.tracecheck is written separately
         fail(f"the trace checker is missing: {e}")
     raise typer.Exit(code=0 if render(rows, out) else 1)
+
+
+GATE_EXAMPLES = """
+Exit status: 0 no regression, 1 a regression, 2 bad input or a broken setup.
+
+Examples:
+
+  raftbench gate                   # make bench-check
+
+  raftbench gate --record          # make bench-baseline: name HEAD the baseline
+
+  raftbench gate --probes py/handle,py-asyncio/e2e --selftest-slowdown 1.5
+"""
+
+
+@app.command(epilog=GATE_EXAMPLES)
+def gate(
+    rounds: Annotated[int, typer.Option(help="Rounds; each runs every probe once in "
+                      "both trees.")] = 8,
+    probes: Annotated[list[str] | None, typer.Option(
+        help=f"Probes, comma-separated: {', '.join(PROBES)}. Default: all.")] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level of the one-sided "
+                     "Mann-Whitney U test.")] = 0.01,
+    min_effect: Annotated[float, typer.Option(help="A regression is also a median ratio "
+                          "above 1 + this.")] = 0.08,
+    selftest_slowdown: Annotated[float | None, typer.Option(
+        help="Slow this checkout's message handling by this factor (the gate's "
+        "self-test).")] = None,
+    record: Annotated[bool, typer.Option("--record", help="Name HEAD the baseline and "
+                      "store its values (the working tree must be clean).")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the raw "
+                        "values and verdicts here.")] = None,
+) -> None:
+    """Fail on a real slowdown against the baseline commit, not on noise: both trees run
+    the same probes in interleaved rounds (docs/benchmarking.md). Exit 1 on a regression."""
+    from bench import gate as g
+    from bench.stats import smallest_p_greater
+
+    try:
+        opts = g.options(rounds, probes, alpha, min_effect, selftest_slowdown)
+    except g.GateError as e:
+        fail(str(e))
+    if record and (selftest_slowdown is not None or json_out is not None):
+        fail("--record: not with --selftest-slowdown or --json")
+    if json_out is not None and not json_out.parent.is_dir():
+        fail(f"--json: no directory {json_out.parent}")
+    smallest = smallest_p_greater(opts.rounds)
+    if not record and smallest >= opts.alpha:
+        typer.echo(f"note: with --rounds {opts.rounds} the smallest possible p is "
+                   f"{smallest:.3g}, not below --alpha {opts.alpha:g}: this run cannot "
+                   "show a regression", err=True)
+    try:
+        if record:
+            out.print(f"baseline: {g.BASELINE} names {g.record(opts)}")
+            return
+        verdicts = g.run_gate(opts, lambda r: typer.echo(f"round {r}/{opts.rounds} done",
+                                                           err=True))
+    except g.GateError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    typer.echo("\n".join(g.render(verdicts)))
+    if json_out is not None:
+        json_out.write_text(g.to_json(verdicts))
+    raise typer.Exit(code=1 if any(v.regression for v in verdicts.values()) else 0)
 
 
 @app.command()

@@ -1,20 +1,21 @@
 """Gate: fail CI on a real slowdown against the baseline commit, not on noise.
 
-`make bench-check` runs `python -m bench.gate`. The baseline commit (named in
-results/baseline/baseline.json) is checked out in a git worktree and built,
-and both trees run the same probes in fresh processes, in interleaved rounds
-(ABBA order, so drift and order effects hit both alike). Two kinds of probe:
-the time one node takes to handle a message (Go and Python), and the CPU time
-per committed command of each real driver on a fixed amount of work. A
-regression needs both a one-sided Mann-Whitney U test at `alpha` and a median
-ratio above 1 + `min_effect`; docs/benchmarking.md explains the choice and
-gives the gate's measured false-alarm and detection counts.
+`raftbench gate` (`make bench-check`). The baseline commit, named in
+results/baseline/baseline.json, is checked out in a git worktree under build/
+and built; both trees run the same probes in fresh processes, in interleaved
+rounds (ABBA order, so drift and order effects hit both alike). Two kinds of
+probe: the time one node takes to handle a message (Go's
+BenchmarkHandleAppendEntries, Python's bench/probe.py), and the CPU time per
+committed command of each real driver of bench/impls.py on a fixed amount of
+work. A regression needs both a one-sided Mann-Whitney U test at `alpha` and a
+median ratio above 1 + `min_effect`; docs/benchmarking.md explains the choice
+and gives the gate's measured false-alarm and detection counts.
 
-    python -m bench.gate [--rounds 8] [--probes go/handle,py/handle,...]
-    python -m bench.gate --record    # make bench-baseline: name HEAD the baseline
+Each tree is measured with its own code: its own py_raft, drivers and probe
+module (bench.probe, or bench/probe_legacy.py for a tree older than it); only
+the driver table and the statistics are this checkout's.
 """
 
-import argparse
 import json
 import os
 import re
@@ -22,45 +23,28 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import mannwhitneyu
+from bench import store
+from bench.impls import GO_BINARY, ROOT, Driver, drivers
+from bench.measure import run_driver
 
-ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "results" / "baseline" / "baseline.json"
 WORKTREES = ROOT / "build"
-WORKLOAD = {"scenario": "replication", "nodes": 5, "clients": 16, "commands": 1000,
-            "election_timeout_ms": [50, 100], "heartbeat_ms": 20, "timeout_ms": 60_000}
+LEGACY_PROBE = Path(__file__).with_name("probe_legacy.py")
 SELFTEST_ENV = "RAFTBENCH_SELFTEST_SLOWDOWN"
-HANDLED = 20_000  # messages per Python handling probe
-# Go handles a message in about a microsecond: it needs far more of them for a
-# measurement of a few hundred milliseconds, long enough to average out noise.
+# Go handles a message in about a microsecond: it needs far more of them than
+# Python (bench.probe.HANDLED) for a measurement of a few hundred milliseconds,
+# long enough to average out noise.
 GO_HANDLED = 300_000
+PROBE_TIMEOUT_S = 120.0
 
-
-class GateError(Exception):
-    """GateError is bad input or a broken setup: exit 2 with its one-line message."""
-
-# A follower's whole handling of one message (step, persist, send, apply),
-# timed in a fresh interpreter over the tree on PYTHONPATH.
-PY_HANDLE = f"""
-import time
-from py_raft.core import AppendEntries, Entry, MemoryStorage
-from py_raft.host import NodeHost
-from py_raft.recorder import Recorder
-from py_raft.scenario import scenario_from_dict
-host = NodeHost(1, scenario_from_dict({{"nodes": 3}}), MemoryStorage(), 0, Recorder(None),
-                lambda src, dst, msg: None, 0)
-e = (Entry(1, "c", "x" * 16),)
-msgs = [AppendEntries(1, 0, i, 1 if i else 0, e, i) for i in range({HANDLED})]
-start = time.perf_counter_ns()
-for i, m in enumerate(msgs):
-    host.step(m, i)
-print((time.perf_counter_ns() - start) / {HANDLED})
-"""
-
-# Each probe measures one thing, in a fresh process, lower is better.
+# Each probe measures one thing, in a fresh process; lower is better. The
+# end-to-end probes name the only implementations the gate runs.
 PROBES = {
     "go/handle": "ns per message handled by a Go node (BenchmarkHandleAppendEntries)",
     "py/handle": "ns per message handled by a Python NodeHost",
@@ -68,51 +52,133 @@ PROBES = {
     "py-asyncio/e2e": "CPU us per committed command, asyncio driver",
     "py-threads/e2e": "CPU us per committed command, threads driver",
 }
+UNITS = {"handle": "ns", "e2e": "us"}
 
 
-def _env(tree: Path, slowdown: float | None) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    env.pop(SELFTEST_ENV, None)
-    if slowdown is not None:
-        env[SELFTEST_ENV] = str(slowdown)
-    return env
+class GateError(Exception):
+    """GateError is bad input or a broken setup: exit 2 with its one-line message."""
 
 
-def _run(argv: list[str], tree: Path, env: dict[str, str], stdin: str = "") -> str:
-    proc = subprocess.run(argv, cwd=tree, env=env, input=stdin, capture_output=True,
-                          text=True, timeout=120)
-    if proc.returncode != 0:
-        raise GateError(f"{argv[0]} in {tree} failed: {proc.stderr.strip()[-300:]}")
-    return proc.stdout
+@dataclass(frozen=True)
+class Options:
+    rounds: int = 8
+    probes: tuple[str, ...] = tuple(PROBES)
+    alpha: float = 0.01
+    min_effect: float = 0.08
+    slowdown: float = 1.0  # this checkout's message handling, for the self-test
 
 
-def measure(probe: str, tree: Path, slowdown: float | None = None) -> float:
+def options(rounds: int, probes: list[str] | None, alpha: float, min_effect: float,
+            slowdown: float | None) -> Options:
+    """options checks the user's choices before anything is built or written."""
+    names = [p.strip() for item in probes or [] for p in item.split(",") if p.strip()]
+    unknown = [p for p in names if p not in PROBES]
+    if unknown:
+        raise GateError(f"--probes: unknown {', '.join(unknown)} (choose from "
+                        f"{', '.join(PROBES)})")
+    if rounds < 2:
+        raise GateError(f"--rounds: at least 2, got {rounds}")
+    if not 0 < alpha < 1:
+        raise GateError(f"--alpha: must be between 0 and 1, got {alpha:g}")
+    if min_effect < 0:
+        raise GateError(f"--min-effect: must not be negative, got {min_effect:g}")
+    if slowdown is not None and slowdown < 1:
+        raise GateError(f"--selftest-slowdown: a factor of at least 1, got {slowdown:g}")
+    return Options(rounds, tuple(dict.fromkeys(names)) or tuple(PROBES), alpha, min_effect,
+                   slowdown or 1.0)
+
+
+@dataclass
+class Tree:
+    """Tree is one checkout the gate measures, with the slowdown its runs get."""
+
+    path: Path
+    slowdown: float = 1.0
+
+    def env(self) -> dict[str, str]:
+        # PYTHONSAFEPATH: `python -m` would otherwise put the current directory
+        # ahead of PYTHONPATH, and with it this checkout's packages.
+        return {"PYTHONPATH": str(self.path), "PYTHONSAFEPATH": "1",
+                SELFTEST_ENV: f"{self.slowdown:g}"}
+
+    def probe_argv(self, action: str) -> list[str]:
+        if (self.path / "bench" / "probe.py").is_file():
+            return [sys.executable, "-m", "bench.probe", action]
+        return [sys.executable, "-P", str(LEGACY_PROBE), action]
+
+    def output(self, argv: list[str]) -> str:
+        try:
+            done = subprocess.run(argv, cwd=self.path, env=os.environ | self.env(),
+                                  capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise GateError(f"{argv[0]} in {self.path}: {e}") from None
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise GateError(f"{' '.join(argv[-2:])} in {self.path} failed: {why}")
+        return done.stdout
+
+    @cached_property
+    def workload(self) -> dict[str, Any]:
+        """workload: the end-to-end scenario, in the format this tree's drivers read."""
+        found: dict[str, Any] = json.loads(self.output(self.probe_argv("workload")))
+        return found
+
+    def driver(self, impl: str) -> Driver:
+        """driver: impl's command from bench/impls.py, pointed into this tree.
+
+        Paths into this checkout (the Go binary) become paths into the tree; the
+        interpreter stays, and PYTHONPATH picks the tree's py_raft.
+        """
+        base = drivers()[impl]
+        here = str(ROOT) + os.sep
+        argv = tuple(str(self.path / a.removeprefix(here))
+                     if a.startswith(here) and a != sys.executable else a for a in base.argv)
+        return Driver(argv, base.env | self.env())
+
+
+def measure(probe: str, tree: Tree) -> float:
     """measure runs one probe once in the given tree."""
-    env = _env(tree, slowdown)
     if probe == "go/handle":
-        out = _run([str(tree / "build" / "node.test"), "-test.run", "^$", "-test.bench",
-                    "HandleAppendEntries", "-test.benchtime", f"{GO_HANDLED}x"], tree, env)
+        out = tree.output([str(tree.path / "build" / "node.test"), "-test.run", "^$",
+                           "-test.bench", "^BenchmarkHandleAppendEntries$",
+                           "-test.benchtime", f"{GO_HANDLED}x"])
         found = re.search(r"([\d.]+) ns/op", out)
         if found is None:
-            raise GateError(f"go/handle in {tree}: no ns/op in the benchmark's output")
+            raise GateError(f"go/handle in {tree.path}: no ns/op in the benchmark's output")
         return float(found.group(1))
     if probe == "py/handle":
-        return float(_run([sys.executable, "-c", PY_HANDLE], tree, env))
-    impl = probe.removesuffix("/e2e")
-    argv = {"go": [str(tree / "go_raft" / "bin" / "goraft"), "--runtime", "goroutines"],
-            "py-asyncio": [sys.executable, "-m", "py_raft", "--runtime", "asyncio"],
-            "py-threads": [sys.executable, "-m", "py_raft", "--runtime", "threads"]}[impl]
-    result = json.loads(_run(argv + ["--scenario", "-"], tree, env, json.dumps(WORKLOAD)))
-    if not result["ok"] or not result["metrics"]["committed"]:
-        raise GateError(f"{probe} in {tree}: trial not ok: {result['error']}")
-    return float(result["runtime"]["cpu_trial_s"]) / result["metrics"]["committed"] * 1e6
+        return float(tree.output(tree.probe_argv("py-handle")))
+    return _e2e(probe, tree)
 
 
-def build(tree: Path) -> None:
-    """build makes the tree's Go driver and its node benchmark binary."""
-    for argv in (["go", "build", "-o", "bin/goraft", "./cmd/goraft"],
-                 ["go", "test", "-c", "-o", str(tree / "build" / "node.test"), "./node"]):
-        done = subprocess.run(argv, cwd=tree / "go_raft", capture_output=True, text=True)
+def _e2e(probe: str, tree: Tree) -> float:
+    """_e2e: CPU us per committed command, as the driver measures its trial (no start-up)."""
+    outcome = run_driver(tree.driver(probe.removesuffix("/e2e")), tree.workload,
+                         PROBE_TIMEOUT_S)
+    result = store.parse_result(outcome.stdout)
+    failure = store.failure_of(outcome, result, PROBE_TIMEOUT_S)
+    if failure is not None or result is None:
+        tail = (outcome.stderr_tail.strip().splitlines() or [""])[-1]
+        raise GateError(f"{probe} in {tree.path}: {failure} {tail}".rstrip())
+    committed = int(result["metrics"]["committed"])
+    if not committed:
+        raise GateError(f"{probe} in {tree.path}: no command committed")
+    return float(result["runtime"]["cpu_trial_s"]) / committed * 1e6
+
+
+def build(tree: Path, probes: tuple[str, ...]) -> None:
+    """build makes what the probes run from the tree: its Go driver, its node benchmark."""
+    steps = []
+    if "go/e2e" in probes:
+        steps.append(["go", "build", "-o", str(tree / GO_BINARY.relative_to(ROOT)),
+                      "./cmd/goraft"])
+    if "go/handle" in probes:
+        steps.append(["go", "test", "-c", "-o", str(tree / "build" / "node.test"), "./node"])
+    for argv in steps:
+        try:
+            done = subprocess.run(argv, cwd=tree / "go_raft", capture_output=True, text=True)
+        except OSError as e:
+            raise GateError(f"cannot build in {tree}: {e}") from None
         if done.returncode != 0:
             raise GateError(f"cannot build in {tree}: {done.stderr.strip()[-300:]}")
 
@@ -124,104 +190,113 @@ def git(*args: str) -> str:
     return out.stdout.strip()
 
 
+def load_baseline() -> str:
+    """load_baseline: the baseline commit, which must be in this clone."""
+    try:
+        data = json.loads(BASELINE.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise GateError(f"cannot read {BASELINE}: {e} (record one: raftbench gate --record)"
+                        ) from None
+    commit = data.get("commit") if isinstance(data, dict) else None
+    if not isinstance(commit, str):
+        raise GateError(f"{BASELINE}: no commit named")
+    if subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT,
+                      capture_output=True).returncode != 0:
+        raise GateError(f"baseline commit {commit[:12]} is not in this clone "
+                        "(a shallow CI checkout needs the full history: fetch-depth 0)")
+    return commit
+
+
 def baseline_tree(commit: str) -> Path:
-    """baseline_tree checks the baseline commit out once, in a git worktree."""
+    """baseline_tree checks the baseline commit out once, in a git worktree.
+
+    A new baseline's worktree replaces the old ones, so build/ holds one.
+    """
     tree = WORKTREES / f"baseline-{commit[:12]}"
-    if not (tree / ".git").exists():
-        WORKTREES.mkdir(exist_ok=True)
-        git("worktree", "prune")
-        git("worktree", "add", "--detach", "--force", str(tree), commit)
+    if (tree / ".git").exists():
+        return tree
+    for old in WORKTREES.glob("baseline-*/.git"):
+        git("worktree", "remove", "--force", str(old.parent))
+    WORKTREES.mkdir(exist_ok=True)
+    git("worktree", "prune")
+    git("worktree", "add", "--detach", "--force", str(tree), commit)
     return tree
 
 
-def verdict(base: list[float], new: list[float], alpha: float, min_effect: float
-            ) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Verdict:
+    ratio: float  # median(new) / median(base)
+    p: float  # one-sided Mann-Whitney U: new is larger
+    regression: bool
+    base: list[float] = field(default_factory=list)
+    new: list[float] = field(default_factory=list)
+
+
+def verdict(base: list[float], new: list[float], alpha: float, min_effect: float) -> Verdict:
+    """verdict: a regression is a significant shift upwards that is also large enough."""
+    from bench.stats import p_greater  # scipy: not loaded for `raftbench --help`
+
     ratio = statistics.median(new) / statistics.median(base)
-    p = float(mannwhitneyu(new, base, alternative="greater").pvalue)
-    return {"ratio": ratio, "p": p, "regression": p < alpha and ratio > 1 + min_effect,
-            "base": base, "new": new}
+    p = p_greater(base, new)
+    return Verdict(ratio, p, p < alpha and ratio > 1 + min_effect, list(base), list(new))
 
 
-def run_gate(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    commit = load_baseline()["commit"]
-    base_tree = baseline_tree(commit)
-    build(base_tree)
-    build(ROOT)
-    values: dict[str, dict[str, list[float]]] = {p: {"base": [], "new": []} for p in args.probes}
-    for r in range(args.rounds):
-        order = [("base", base_tree, None), ("new", ROOT, args.selftest_slowdown)]
+Measure = Callable[[str, Tree], float]
+
+
+def rounds(opts: Options, base: Tree, new: Tree, measure: Measure = measure,
+           done: Callable[[int], None] = lambda r: None) -> dict[str, Verdict]:
+    """rounds runs every probe in both trees, round after round, in ABBA order."""
+    values: dict[str, dict[str, list[float]]] = {p: {"base": [], "new": []}
+                                                 for p in opts.probes}
+    for r in range(opts.rounds):
+        order = [("base", base), ("new", new)]
         if r % 2:
             order.reverse()
-        for probe in args.probes:
-            for side, tree, slowdown in order:
-                values[probe][side].append(measure(probe, tree, slowdown))
-        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-    return {p: verdict(v["base"], v["new"], args.alpha, args.min_effect)
+        for probe in opts.probes:
+            for side, tree in order:
+                values[probe][side].append(measure(probe, tree))
+        done(r + 1)
+    return {p: verdict(v["base"], v["new"], opts.alpha, opts.min_effect)
             for p, v in values.items()}
 
 
-def load_baseline() -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads(BASELINE.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise GateError(f"cannot read {BASELINE}: {e} (run `make bench-baseline`)") from None
-    if "commit" not in data:
-        raise GateError(f"{BASELINE}: no commit named")
-    return data
+def run_gate(opts: Options, done: Callable[[int], None] = lambda r: None
+             ) -> dict[str, Verdict]:
+    base = baseline_tree(load_baseline())
+    build(base, opts.probes)
+    build(ROOT, opts.probes)
+    return rounds(opts, Tree(base), Tree(ROOT, opts.slowdown), measure, done)
 
 
-def record(rounds: int, probes: list[str]) -> None:
+def record(opts: Options) -> str:
     """record names HEAD the baseline and stores its values for reference."""
     if git("status", "--porcelain", "--untracked-files=no"):
         raise GateError("the working tree has changes: commit them before recording")
-    build(ROOT)
-    values = {p: [measure(p, ROOT) for _ in range(rounds)] for p in probes}
+    build(ROOT, opts.probes)
+    here = Tree(ROOT)
+    values = {p: [measure(p, here) for _ in range(opts.rounds)] for p in opts.probes}
     BASELINE.parent.mkdir(parents=True, exist_ok=True)
     BASELINE.write_text(json.dumps({
         "commit": git("rev-parse", "HEAD"),
         "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "workload": WORKLOAD,
-        "probes": PROBES,
+        "workload": here.workload,
+        "probes": {p: PROBES[p] for p in opts.probes},
         "values": values,
     }, indent=1) + "\n")
-    print(f"baseline: {BASELINE} names {git('rev-parse', '--short', 'HEAD')}")
+    return git("rev-parse", "--short", "HEAD")
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.gate", description=__doc__.split("\n")[0])
-    p.add_argument("--rounds", type=int, default=8)
-    p.add_argument("--probes", default=",".join(PROBES), help="comma-separated")
-    p.add_argument("--alpha", type=float, default=0.01)
-    p.add_argument("--min-effect", type=float, default=0.08)
-    p.add_argument("--selftest-slowdown", type=float, default=None,
-                   help="slow this checkout's message handling by this factor (self-test)")
-    p.add_argument("--record", action="store_true", help="name HEAD the baseline")
-    p.add_argument("--json", type=Path, help="also write the raw values and verdicts here")
-    args = p.parse_args(argv)
-    args.probes = [i for i in args.probes.split(",") if i]
-    unknown = [i for i in args.probes if i not in PROBES]
-    if unknown or args.rounds < 3:
-        p.error(f"--probes: unknown {unknown}" if unknown else "--rounds: at least 3")
-    return args
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
-    try:
-        if args.record:
-            record(args.rounds, args.probes)
-            return 0
-        verdicts = run_gate(args)
-    except GateError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+def render(verdicts: dict[str, Verdict]) -> list[str]:
+    lines = []
     for probe, v in verdicts.items():
-        mark = "REGRESSION" if v["regression"] else "ok"
-        print(f"{probe:15} median ratio {v['ratio']:.3f}  p={v['p']:.4f}  {mark}")
-    if args.json:
-        args.json.write_text(json.dumps(verdicts, indent=1) + "\n")
-    return 1 if any(v["regression"] for v in verdicts.values()) else 0
+        unit = UNITS[probe.split("/")[1]]
+        mark = "REGRESSION" if v.regression else "ok"
+        lines.append(f"{probe:15} {statistics.median(v.base):9.4g} -> "
+                     f"{statistics.median(v.new):<9.4g} {unit}  ratio {v.ratio:.3f}  "
+                     f"p={v.p:.4f}  {mark}")
+    return lines
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def to_json(verdicts: dict[str, Verdict]) -> str:
+    return json.dumps({p: asdict(v) for p, v in verdicts.items()}, indent=1) + "\n"

@@ -86,3 +86,23 @@ def compare(base: Any, new: Any, seed: int = SEED) -> Comparison:
                             rng=np.random.default_rng(seed))
     return Comparison(ratio, float(res.confidence_interval.low),
                       float(res.confidence_interval.high), p)
+
+
+def p_greater(base: Any, new: Any) -> float:
+    """p_greater: the one-sided Mann-Whitney U p value for "new tends to be larger than base".
+
+    The regression gate's test (docs/benchmarking.md): lower is better in every
+    probe, so only a shift upwards is evidence of a slowdown.
+    """
+    a = np.asarray(base, dtype=float)
+    b = np.asarray(new, dtype=float)
+    return float(sps.mannwhitneyu(b, a, alternative="greater").pvalue)
+
+
+def smallest_p_greater(n: int) -> float:
+    """smallest_p_greater: the lowest p value p_greater can give with n values a side.
+
+    It is reached when every new value is above every base value. With too few
+    values it stays above any usual alpha (1/6 at n=2), so no result could count.
+    """
+    return p_greater(np.arange(n), np.arange(n, 2 * n))
