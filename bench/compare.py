@@ -30,10 +30,10 @@ have are tested, the others are listed).
 import json
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -412,7 +412,7 @@ def render_text(res: Result, color: bool = False) -> str:
               "verdict"]
     rows = [[str(r.impl), str(r.scenario), str(r.variant), str(int(r.nodes)), str(r.metric),
              _side_text(r, "base"), _side_text(r, "new"), _vs_text(r),
-             VERDICT_TEXT.get(r.verdict, "")] for r in c.itertuples()]
+             VERDICT_TEXT.get(r.verdict, "")] for r in _rows(c)]
     lines += plain_table(header, rows)
     lines.append("")
     if len(res.geomean):
@@ -421,7 +421,7 @@ def render_text(res: Result, color: bool = False) -> str:
         lines += ["  " + ln for ln in plain_table(
             ["impl", "geomean", "cells"],
             [[str(g.impl), f"{number(g.geomean, 4)}×", str(g.cells)]
-             for g in res.geomean.itertuples()])]
+             for g in _rows(res.geomean)])]
         lines.append("")
     for impl, n in res.dead.items():
         lines.append(f"{impl}: every trial failed in new ({n} of {n}): REGRESSION")
@@ -436,6 +436,12 @@ def render_text(res: Result, color: bool = False) -> str:
     return text
 
 
+def _rows(frame: pd.DataFrame) -> Iterable[Any]:
+    """_rows: a frame's rows as named tuples, their fields untyped (pandas-stubs
+    types each one as any scalar at all)."""
+    return cast(Iterable[Any], frame.itertuples())
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, np.generic):
         v = v.item()
@@ -448,7 +454,7 @@ def _plain(v: Any) -> Any:
 
 def records(res: Result) -> list[dict[str, Any]]:
     """records: every cell as a plain dict (NaN as None)."""
-    return [{k: _plain(v) for k, v in row.items()}
+    return [{str(k): _plain(v) for k, v in row.items()}
             for row in res.cells.astype(object).to_dict("records")]
 
 

@@ -8,6 +8,7 @@ that a page of hundreds of cells does not show false changes by chance.
 """
 
 import math
+from typing import SupportsInt, cast
 
 import pandas as pd
 from scipy import stats as sps
@@ -35,7 +36,8 @@ def versus_go(vals: pd.DataFrame) -> pd.DataFrame:
             x = cell[cell.impl == impl].value.to_numpy(dtype=float)
             c = stats.compare(base, x)
             ci = min(x.size, base.size) >= MIN_CI_TRIALS
-            rows.append({"scenario": scenario, "variant": variant, "nodes": int(nodes),
+            rows.append({"scenario": scenario, "variant": variant,
+                         "nodes": int(cast(SupportsInt, nodes)),  # a groupby key
                          "metric": metric, "impl": impl, "ratio": c.ratio,
                          "ci_low": c.ci_low if ci else math.nan,
                          "ci_high": c.ci_high if ci else math.nan, "p_bh": c.p_value,
