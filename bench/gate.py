@@ -288,12 +288,13 @@ def record(opts: Options) -> str:
 
 
 def render(verdicts: dict[str, Verdict]) -> list[str]:
+    """render: one line per probe, the medians of baseline -> this checkout."""
     lines = []
     for probe, v in verdicts.items():
         unit = UNITS[probe.split("/")[1]]
         mark = "REGRESSION" if v.regression else "ok"
-        lines.append(f"{probe:15} {statistics.median(v.base):9.4g} -> "
-                     f"{statistics.median(v.new):<9.4g} {unit}  ratio {v.ratio:.3f}  "
+        base, new = (f"{statistics.median(x):.4g} {unit}" for x in (v.base, v.new))
+        lines.append(f"{probe:15} {base:>10} -> {new:<10}  ratio {v.ratio:.3f}  "
                      f"p={v.p:.4f}  {mark}")
     return lines
 
