@@ -32,6 +32,7 @@ from typing import Any
 from bench import store
 from bench.impls import GO_BINARY, ROOT, Driver, drivers
 from bench.measure import run_driver
+from bench.units import fmt
 
 BASELINE = ROOT / "results" / "baseline" / "baseline.json"
 WORKTREES = ROOT / "build"
@@ -293,7 +294,7 @@ def render(verdicts: dict[str, Verdict]) -> list[str]:
     for probe, v in verdicts.items():
         unit = UNITS[probe.split("/")[1]]
         mark = "REGRESSION" if v.regression else "ok"
-        base, new = (f"{statistics.median(x):.4g} {unit}" for x in (v.base, v.new))
+        base, new = (fmt(statistics.median(x), unit, 4) for x in (v.base, v.new))
         lines.append(f"{probe:15} {base:>10} -> {new:<10}  ratio {v.ratio:.3f}  "
                      f"p={v.p:.4f}  {mark}")
     return lines

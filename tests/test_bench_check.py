@@ -168,7 +168,9 @@ def test_rendered_lines_name_every_probe_and_its_verdict() -> None:
     v = gate.verdict([1.0] * 3 + [2.0], [3.0] * 4, 0.5, 0.08)
     lines = gate.render({"py-threads/e2e": v, "go/handle": gate.verdict([1, 2], [1, 2], .5, 0)})
     assert lines[0].startswith("py-threads/e2e") and lines[0].endswith("REGRESSION")
-    assert " us " in lines[0] and " ns " in lines[1] and lines[1].endswith("ok")
+    assert " 1 µs -> 3 µs " in lines[0] and " 1.5 ns -> 1.5 ns " in lines[1], \
+        "the medians, baseline first, in the probe's unit"
+    assert lines[1].endswith("ok")
 
 
 def test_the_gate_runs_only_the_three_real_runtimes() -> None:
