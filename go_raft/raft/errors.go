@@ -24,3 +24,7 @@ func (e *NotLeaderError) Error() string {
 
 // Is makes errors.Is(err, ErrNotLeader) true.
 func (e *NotLeaderError) Is(target error) bool { return target == ErrNotLeader }
+
+// ErrSnapshotAhead is returned by Snapshot for an index above LastApplied:
+// the host can only have an image of entries it has applied.
+var ErrSnapshotAhead = errors.New("snapshot index above last applied")

@@ -9,7 +9,7 @@ type Entry struct {
 	Noop    bool
 }
 
-// Message is one of the four RPCs of Figure 2. Field names follow the paper.
+// Message is one of the RPCs of Figures 2 and 13. Field names follow the paper.
 // Replies carry the id of the server that sent them (VoterID, FollowerID),
 // which the paper leaves to the transport.
 type Message interface {
@@ -58,12 +58,41 @@ type AppendEntriesReply struct {
 	ConflictTerm  int
 }
 
-func (m *RequestVote) MsgTerm() int        { return m.Term }
-func (m *RequestVoteReply) MsgTerm() int   { return m.Term }
-func (m *AppendEntries) MsgTerm() int      { return m.Term }
-func (m *AppendEntriesReply) MsgTerm() int { return m.Term }
+// InstallSnapshot sends a leader's snapshot to a follower whose next entry it
+// compacted (section 7, Figure 13). It is sent in one chunk: the paper's offset
+// is always 0 and done always true, so neither is carried. Data is shared with
+// the leader's snapshot and must not be changed.
+type InstallSnapshot struct {
+	Term              int
+	LeaderID          int
+	LastIncludedIndex int
+	LastIncludedTerm  int
+	Data              []byte
+}
 
-func (*RequestVote) isMessage()        {}
-func (*RequestVoteReply) isMessage()   {}
-func (*AppendEntries) isMessage()      {}
-func (*AppendEntriesReply) isMessage() {}
+// InstallSnapshotReply answers InstallSnapshot.
+//
+// MatchIndex is the last index the follower now knows to match the leader: the
+// snapshot's LastIncludedIndex once installed, or the follower's CommitIndex
+// when its log already covers the snapshot (0 when it rejects a stale term).
+// There is no Success: a reply of the leader's term always counts, a higher
+// term makes it step down.
+type InstallSnapshotReply struct {
+	Term       int
+	FollowerID int
+	MatchIndex int
+}
+
+func (m *RequestVote) MsgTerm() int          { return m.Term }
+func (m *RequestVoteReply) MsgTerm() int     { return m.Term }
+func (m *AppendEntries) MsgTerm() int        { return m.Term }
+func (m *AppendEntriesReply) MsgTerm() int   { return m.Term }
+func (m *InstallSnapshot) MsgTerm() int      { return m.Term }
+func (m *InstallSnapshotReply) MsgTerm() int { return m.Term }
+
+func (*RequestVote) isMessage()          {}
+func (*RequestVoteReply) isMessage()     {}
+func (*AppendEntries) isMessage()        {}
+func (*AppendEntriesReply) isMessage()   {}
+func (*InstallSnapshot) isMessage()      {}
+func (*InstallSnapshotReply) isMessage() {}

@@ -1,4 +1,4 @@
-"""The RPCs of Figure 2 of the Raft paper, one frozen dataclass each.
+"""The RPCs of Figures 2 and 13 of the Raft paper, one frozen dataclass each.
 
 Field names follow the paper. Replies carry the id of the server that sent
 them (`voter_id`, `follower_id`), which the paper leaves to the transport.
@@ -63,4 +63,42 @@ class AppendEntriesReply:
     conflict_term: int
 
 
-Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply
+@dataclass(frozen=True, slots=True)
+class InstallSnapshot:
+    """InstallSnapshot sends a leader's snapshot to a follower whose next entry it compacted.
+
+    Figure 13, sent in one chunk: the paper's `offset` is always 0 and `done`
+    always true, so neither is carried (docs/snapshots.md).
+    """
+
+    term: int
+    leader_id: int
+    last_included_index: int
+    last_included_term: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InstallSnapshotReply:
+    """InstallSnapshotReply answers InstallSnapshot.
+
+    `match_index` is the last index the follower now knows to match the
+    leader: the snapshot's last included index once installed, or the
+    follower's commit index when its log already covers the snapshot
+    (0 when it rejects a stale term). There is no `success`: a reply of the
+    leader's term always counts, a higher term makes it step down.
+    """
+
+    term: int
+    follower_id: int
+    match_index: int
+
+
+Message = (
+    RequestVote
+    | RequestVoteReply
+    | AppendEntries
+    | AppendEntriesReply
+    | InstallSnapshot
+    | InstallSnapshotReply
+)
