@@ -302,3 +302,9 @@ def render(verdicts: dict[str, Verdict]) -> list[str]:
 
 def to_json(verdicts: dict[str, Verdict]) -> str:
     return json.dumps({p: asdict(v) for p, v in verdicts.items()}, indent=1) + "\n"
+
+
+if __name__ == "__main__":  # a CI script still calling the old command must not pass silently
+    print("error: python -m bench.gate is gone: run `raftbench gate` (make bench-check)",
+          file=sys.stderr)
+    sys.exit(2)
