@@ -16,6 +16,8 @@ from py_raft.core import (
     AppendEntriesReply,
     Config,
     Entry,
+    InstallSnapshot,
+    InstallSnapshotReply,
     MemoryStorage,
     Message,
     NotLeader,
@@ -23,9 +25,10 @@ from py_raft.core import (
     Ready,
     RequestVote,
     RequestVoteReply,
+    Snapshot,
     SplitMix64,
 )
-from py_raft.sim import node_seed
+from py_raft.scenario import node_seed
 
 Json = Any
 
@@ -46,6 +49,19 @@ def entries_to_json(entries: Any) -> Json:
 
 def entries_from_json(items: Json) -> list[Entry]:
     return [entry_from_json(d) for d in items]
+
+
+def snapshot_to_json(s: Snapshot) -> Json:
+    """snapshot_to_json: a vector's snapshot data is text, written as a JSON string."""
+    return {
+        "last_included_index": s.last_included_index,
+        "last_included_term": s.last_included_term,
+        "data": s.data.decode(),
+    }
+
+
+def snapshot_from_json(d: Json) -> Snapshot:
+    return Snapshot(d["last_included_index"], d["last_included_term"], d["data"].encode())
 
 
 def msg_to_json(m: Message) -> Json:
@@ -84,6 +100,22 @@ def msg_to_json(m: Message) -> Json:
             "conflict_index": m.conflict_index,
             "conflict_term": m.conflict_term,
         }
+    if isinstance(m, InstallSnapshot):
+        return {
+            "type": "InstallSnapshot",
+            "term": m.term,
+            "leader_id": m.leader_id,
+            "last_included_index": m.last_included_index,
+            "last_included_term": m.last_included_term,
+            "data": m.data.decode(),
+        }
+    if isinstance(m, InstallSnapshotReply):
+        return {
+            "type": "InstallSnapshotReply",
+            "term": m.term,
+            "follower_id": m.follower_id,
+            "match_index": m.match_index,
+        }
     raise TypeError(f"not a message: {m!r}")
 
 
@@ -111,11 +143,23 @@ def msg_from_json(d: Json) -> Message:
             d["conflict_index"],
             d["conflict_term"],
         )
+    if kind == "InstallSnapshot":
+        return InstallSnapshot(
+            d["term"],
+            d["leader_id"],
+            d["last_included_index"],
+            d["last_included_term"],
+            d["data"].encode(),
+        )
+    if kind == "InstallSnapshotReply":
+        return InstallSnapshotReply(d["term"], d["follower_id"], d["match_index"])
     raise ValueError(f"unknown message type {kind!r}")
 
 
 def ready_to_json(r: Ready) -> Json:
-    return {
+    """ready_to_json: the snapshot fields appear only when set. With snapshots off
+    they never are, so the vectors written before them stay valid."""
+    out = {
         "hard_state": None if r.hard_state is None else [r.hard_state[0], r.hard_state[1]],
         "log_from": r.log_from,
         "entries": entries_to_json(r.entries),
@@ -123,10 +167,17 @@ def ready_to_json(r: Ready) -> Json:
         "committed": [[i, entry_to_json(e)] for i, e in r.committed],
         "transitions": [[role, term] for role, term in r.transitions],
     }
+    if r.snapshot is not None:
+        out["snapshot"] = snapshot_to_json(r.snapshot)
+    if r.restore is not None:
+        out["restore"] = snapshot_to_json(r.restore)
+    if r.snapshot_due:
+        out["snapshot_due"] = r.snapshot_due
+    return out
 
 
 def state_to_json(core: Raft) -> Json:
-    return {
+    out = {
         "role": core.role.value,
         "current_term": core.current_term,
         "voted_for": core.voted_for,
@@ -136,20 +187,31 @@ def state_to_json(core: Raft) -> Json:
         "leader_id": core.leader_id,
         "next_deadline": core.next_deadline(),
     }
+    if core.last_included_index:
+        out["last_included_index"] = core.last_included_index
+        out["last_included_term"] = core.last_included_term
+    return out
 
 
 def storage_to_json(s: MemoryStorage) -> Json:
     term, vote = s.hard_state()
-    return {"current_term": term, "voted_for": vote, "log": entries_to_json(s.entries())}
+    out = {"current_term": term, "voted_for": vote, "log": entries_to_json(s.entries())}
+    snap = s.snapshot()
+    if snap is not None:
+        out["snapshot"] = snapshot_to_json(snap)
+    return out
 
 
 def config_to_json(c: Config) -> Json:
-    return {
+    out = {
         "election_timeout_min_us": c.election_timeout_min_us,
         "election_timeout_max_us": c.election_timeout_max_us,
         "heartbeat_us": c.heartbeat_us,
         "max_batch_entries": c.max_batch_entries,
     }
+    if c.snapshot_entries:
+        out["snapshot_entries"] = c.snapshot_entries
+    return out
 
 
 def config_from_json(d: Json) -> Config:
@@ -158,6 +220,7 @@ def config_from_json(d: Json) -> Config:
         d["election_timeout_max_us"],
         d["heartbeat_us"],
         d.get("max_batch_entries", 64),
+        snapshot_entries=d.get("snapshot_entries", 0),
     )
 
 
@@ -189,9 +252,14 @@ class Cluster:
             init = initial.get(str(node))
             if init is not None:
                 s.set_hard_state(init.get("current_term", 0), init.get("voted_for"))
+                first = 1
+                if "snapshot" in init:
+                    snap = snapshot_from_json(init["snapshot"])
+                    s.save_snapshot(snap)
+                    first = snap.last_included_index + 1
                 log = entries_from_json(init.get("log", []))
                 if log:
-                    s.truncate_and_append(1, log)
+                    s.truncate_and_append(first, log)
             self.storages[node] = s
         self.incarnation: dict[int, int] = {}
         self.cores: dict[int, Raft] = {}
@@ -228,11 +296,15 @@ class Cluster:
                     propose = {"index": index, "term": term}
                 except NotLeader as e:
                     propose = {"not_leader": e.leader_hint}
+            elif kind == "snapshot":
+                core.snapshot(inp["index"], inp["data"].encode())
             else:
                 raise ValueError(f"unknown input type {kind!r}")
         core = self.cores[node]
         ready = core.ready()
         storage = self.storages[node]
+        if ready.snapshot is not None:
+            storage.save_snapshot(ready.snapshot)
         if ready.hard_state is not None:
             storage.set_hard_state(*ready.hard_state)
         if ready.log_from != 0:

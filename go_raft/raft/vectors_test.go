@@ -35,6 +35,8 @@ type vectorConfig struct {
 	// The first election timeout's range; absent (0) in most vectors.
 	FirstMin int64 `json:"first_election_timeout_min_us"`
 	FirstMax int64 `json:"first_election_timeout_max_us"`
+	// The compaction threshold; absent (0) but in the snapshot vectors.
+	SnapshotEntries int `json:"snapshot_entries"`
 }
 
 type vectorStep struct {
@@ -72,6 +74,18 @@ func entriesJSON(es []Entry) []any {
 	return out
 }
 
+// jsonSnapshot is a snapshot as the vectors write it: its data is text.
+type jsonSnapshot struct {
+	Index int    `json:"last_included_index"`
+	Term  int    `json:"last_included_term"`
+	Data  string `json:"data"`
+}
+
+func snapshotJSON(s *Snapshot) map[string]any {
+	return map[string]any{"last_included_index": s.LastIncludedIndex,
+		"last_included_term": s.LastIncludedTerm, "data": string(s.Data)}
+}
+
 func optID(id int) any {
 	if id == None {
 		return nil
@@ -104,6 +118,9 @@ func decodeMessage(raw json.RawMessage) (Message, error) {
 		MatchIndex   int         `json:"match_index"`
 		ConflictIdx  int         `json:"conflict_index"`
 		ConflictTerm int         `json:"conflict_term"`
+		LastIncIdx   int         `json:"last_included_index"`
+		LastIncTerm  int         `json:"last_included_term"`
+		Data         string      `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil {
 		return nil, err
@@ -121,6 +138,10 @@ func decodeMessage(raw json.RawMessage) (Message, error) {
 		return &AppendEntries{head.Term, head.LeaderID, head.PrevLogIndex, head.PrevLogTerm, entries, head.LeaderCommit}, nil
 	case "AppendEntriesReply":
 		return &AppendEntriesReply{head.Term, head.Success, head.FollowerID, head.MatchIndex, head.ConflictIdx, head.ConflictTerm}, nil
+	case "InstallSnapshot":
+		return &InstallSnapshot{head.Term, head.LeaderID, head.LastIncIdx, head.LastIncTerm, []byte(head.Data)}, nil
+	case "InstallSnapshotReply":
+		return &InstallSnapshotReply{head.Term, head.FollowerID, head.MatchIndex}, nil
 	}
 	return nil, fmt.Errorf("unknown message type %q", head.Type)
 }
@@ -141,6 +162,13 @@ func messageJSON(m Message) map[string]any {
 		return map[string]any{"type": "AppendEntriesReply", "term": m.Term, "success": m.Success,
 			"follower_id": m.FollowerID, "match_index": m.MatchIndex,
 			"conflict_index": m.ConflictIndex, "conflict_term": m.ConflictTerm}
+	case *InstallSnapshot:
+		return map[string]any{"type": "InstallSnapshot", "term": m.Term, "leader_id": m.LeaderID,
+			"last_included_index": m.LastIncludedIndex, "last_included_term": m.LastIncludedTerm,
+			"data": string(m.Data)}
+	case *InstallSnapshotReply:
+		return map[string]any{"type": "InstallSnapshotReply", "term": m.Term,
+			"follower_id": m.FollowerID, "match_index": m.MatchIndex}
 	}
 	panic("unknown message")
 }
@@ -160,19 +188,38 @@ func readyJSON(r Ready) map[string]any {
 	for _, t := range r.Transitions {
 		transitions = append(transitions, []any{t.Role.String(), t.Term})
 	}
-	return map[string]any{"hard_state": hs, "log_from": r.LogFrom, "entries": entriesJSON(r.Entries),
+	out := map[string]any{"hard_state": hs, "log_from": r.LogFrom, "entries": entriesJSON(r.Entries),
 		"messages": msgs, "committed": committed, "transitions": transitions}
+	// The snapshot fields appear only when set, as in vectorlib.py.
+	if r.Snapshot != nil {
+		out["snapshot"] = snapshotJSON(r.Snapshot)
+	}
+	if r.Restore != nil {
+		out["restore"] = snapshotJSON(r.Restore)
+	}
+	if r.SnapshotDue != 0 {
+		out["snapshot_due"] = r.SnapshotDue
+	}
+	return out
 }
 
 func stateJSON(r *Raft) map[string]any {
-	return map[string]any{"role": r.Role.String(), "current_term": r.CurrentTerm,
+	out := map[string]any{"role": r.Role.String(), "current_term": r.CurrentTerm,
 		"voted_for": optID(r.VotedFor), "commit_index": r.CommitIndex, "last_applied": r.LastApplied,
 		"last_index": r.LastIndex(), "leader_id": optID(r.LeaderID), "next_deadline": r.NextDeadline()}
+	if r.LastIncludedIndex != 0 {
+		out["last_included_index"], out["last_included_term"] = r.LastIncludedIndex, r.LastIncludedTerm
+	}
+	return out
 }
 
 func storageJSON(s *MemoryStorage) map[string]any {
 	term, vote := s.HardState()
-	return map[string]any{"current_term": term, "voted_for": optID(vote), "log": entriesJSON(s.Entries())}
+	out := map[string]any{"current_term": term, "voted_for": optID(vote), "log": entriesJSON(s.Entries())}
+	if snap := s.Snapshot(); snap != nil {
+		out["snapshot"] = snapshotJSON(snap)
+	}
+	return out
 }
 
 // generic round-trips v through JSON, so that it compares with decoded JSON.
@@ -204,9 +251,10 @@ func (rp *replayer) storage(node int) *MemoryStorage {
 	s := NewMemoryStorage()
 	if raw, ok := rp.v.Initial[strconv.Itoa(node)]; ok {
 		var init struct {
-			Term  int         `json:"current_term"`
-			Voted *int        `json:"voted_for"`
-			Log   []jsonEntry `json:"log"`
+			Term     int           `json:"current_term"`
+			Voted    *int          `json:"voted_for"`
+			Log      []jsonEntry   `json:"log"`
+			Snapshot *jsonSnapshot `json:"snapshot"`
 		}
 		if err := json.Unmarshal(raw, &init); err != nil {
 			rp.t.Fatalf("%s: initial %d: %v", rp.v.Name, node, err)
@@ -216,11 +264,16 @@ func (rp *replayer) storage(node int) *MemoryStorage {
 			vote = *init.Voted
 		}
 		s.SetHardState(init.Term, vote)
+		first := 1
+		if snap := init.Snapshot; snap != nil {
+			s.SaveSnapshot(Snapshot{LastIncludedIndex: snap.Index, LastIncludedTerm: snap.Term, Data: []byte(snap.Data)})
+			first = snap.Index + 1
+		}
 		var entries []Entry
 		for _, e := range init.Log {
 			entries = append(entries, e.entry())
 		}
-		s.TruncateAndAppend(1, entries)
+		s.TruncateAndAppend(first, entries)
 	}
 	rp.storages[node] = s
 	return s
@@ -240,7 +293,8 @@ func (rp *replayer) step(i int, st vectorStep) (propose any) {
 	rp.field(st.Input, "now", &now)
 	cfg := Config{ElectionTimeoutMinUs: rp.v.Config.Min, ElectionTimeoutMaxUs: rp.v.Config.Max,
 		HeartbeatUs: rp.v.Config.Heartbeat, MaxBatchEntries: rp.v.Config.Batch,
-		FirstElectionTimeoutMinUs: rp.v.Config.FirstMin, FirstElectionTimeoutMaxUs: rp.v.Config.FirstMax}
+		FirstElectionTimeoutMinUs: rp.v.Config.FirstMin, FirstElectionTimeoutMaxUs: rp.v.Config.FirstMax,
+		SnapshotEntries: rp.v.Config.SnapshotEntries}
 	switch kind {
 	case "start", "restart":
 		if kind == "restart" {
@@ -272,6 +326,14 @@ func (rp *replayer) step(i int, st vectorStep) (propose any) {
 			return map[string]any{"not_leader": optID(err.(*NotLeaderError).LeaderHint)}
 		}
 		return map[string]any{"index": index, "term": term}
+	case "snapshot":
+		var index int
+		var data string
+		rp.field(st.Input, "index", &index)
+		rp.field(st.Input, "data", &data)
+		if err := core.Snapshot(index, []byte(data)); err != nil {
+			rp.t.Fatalf("%s step %d: %v", rp.v.Name, i, err)
+		}
 	default:
 		rp.t.Fatalf("%s step %d: unknown input %q", rp.v.Name, i, kind)
 	}
@@ -285,6 +347,9 @@ func replay(t *testing.T, v *vector) {
 		core := rp.cores[st.Node]
 		rd := core.Ready()
 		s := rp.storage(st.Node)
+		if rd.Snapshot != nil {
+			s.SaveSnapshot(*rd.Snapshot)
+		}
 		if rd.HardState != nil {
 			s.SetHardState(rd.HardState.Term, rd.HardState.VotedFor)
 		}

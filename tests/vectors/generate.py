@@ -21,6 +21,7 @@ from vectorlib import (  # noqa: E402
     entries_to_json,
     msg_to_json,
     observe,
+    snapshot_to_json,
 )
 
 from py_raft.core import (  # noqa: E402
@@ -28,11 +29,14 @@ from py_raft.core import (  # noqa: E402
     AppendEntriesReply,
     Config,
     Entry,
+    InstallSnapshot,
+    InstallSnapshotReply,
     Message,
     Raft,
     Ready,
     RequestVote,
     RequestVoteReply,
+    Snapshot,
 )
 
 HB = 50_000
@@ -101,6 +105,53 @@ STALE = ("Section 5.1: a server receiving a request or response with a stale ter
          "(requests are answered with the current term so the sender steps down)")
 MULTI = ("Section 5.2 leader election and 5.3 log replication, end to end: messages produced by "
          "each node are delivered as inputs to the others")
+SNAP_WHEN = ("Section 7: each server snapshots independently, when its log reaches a fixed size: "
+             "once the state machine has applied snapshot_entries entries past the last snapshot, "
+             "the Ready asks the host for one (snapshot_due); the core alone decides when, the "
+             "host supplies the state machine's image")
+SNAP_COMPACT = ("Section 7, Figure 12: a snapshot replaces the committed entries up to the last "
+                "included index; the server keeps lastIncludedIndex and lastIncludedTerm, discards "
+                "the log prefix and persists the snapshot (Ready.snapshot), and the storage drops "
+                "the entries it covers")
+SNAP_AE_BOUNDARY = ("Figure 2, AppendEntries receiver rule 2 after compaction (section 7): a "
+                    "prevLogIndex equal to lastIncludedIndex is checked against lastIncludedTerm")
+SNAP_AE_BELOW = ("Section 7: the entries a snapshot covers are committed, so they match the "
+                 "leader's (Log Matching, Leader Completeness); an AppendEntries whose prevLogIndex "
+                 "lies inside the snapshot is taken from the snapshot's end, and its reply is the "
+                 "one an uncompacted log gives")
+SNAP_HINT = ("Section 5.3 fast backtracking after compaction (section 7): the follower's "
+             "conflict_index never points into its snapshot; it stops at lastIncludedIndex + 1")
+SNAP_VOTE = ("Figure 2, RequestVote receiver rule 2 and 5.4.1 after compaction: with every entry "
+             "compacted, the last log index and term are lastIncludedIndex and lastIncludedTerm, "
+             "for the up-to-date check and in the server's own RequestVote")
+SNAP_RESTART = ("Section 7 with Figure 2 State: a restarted server loads its snapshot (Ready.restore "
+                "resets the state machine), then the log after it; commitIndex and lastApplied "
+                "restart at lastIncludedIndex, and only later entries are applied")
+IS_SEND = ("Section 7: the leader sends InstallSnapshot to a follower that lags so far that its next "
+           "entry is discarded (nextIndex <= lastIncludedIndex); one chunk, offset 0, done true; "
+           "until the reply no entries are sent to it, a heartbeat resends the snapshot")
+IS_RULE_1 = "Figure 13, InstallSnapshot receiver rule 1: reply immediately if term < currentTerm"
+IS_RULE_6 = ("Figure 13, InstallSnapshot receiver rule 6: if an existing log entry has the same "
+             "index and term as the snapshot's last included entry, retain log entries following "
+             "it; rule 8: reset the state machine from the snapshot")
+IS_RULE_7 = ("Figure 13, InstallSnapshot receiver rules 7 and 8: otherwise discard the entire log "
+             "(persisted entries after the snapshot are truncated too) and reset the state machine "
+             "from the snapshot; commitIndex and lastApplied become lastIncludedIndex")
+IS_OLD = ("Section 7: an InstallSnapshot whose last included index is not above the follower's "
+          "commitIndex holds nothing new and is ignored (installing it would move the state "
+          "machine back); the reply reports commitIndex as the match")
+IS_REPLY = ("Section 7 with Figure 2, Rules for Servers, Leaders: an InstallSnapshotReply of the "
+            "current term updates matchIndex and nextIndex as a successful AppendEntries does, "
+            "and the entries after the snapshot follow")
+IS_CAND = ("Figure 2, Rules for Servers, Candidates: an InstallSnapshot from the leader of its own "
+           "term converts a candidate to follower (5.2), which then installs it (Figure 13)")
+SNAP_BACKTRACK = ("Section 5.3 fast backtracking after compaction (section 7): the leader's search "
+                  "for the conflicting term ends at its snapshot, where lastIncludedTerm is the "
+                  "last term to compare; below it the follower's hint is used, and a hint inside "
+                  "the snapshot leads to InstallSnapshot")
+SNAP_MULTI = (MULTI + "; section 7 end to end: the leader and a follower compact when asked, a "
+              "node that starts late catches up by InstallSnapshot and then AppendEntries, and "
+              "commits")
 
 
 def ent(term: int, i: int) -> Entry:
@@ -122,14 +173,18 @@ class V:
         members: Iterable[int] = (0, 1, 2),
         seed: int = 7,
         initial: dict[int, tuple[int, int | None, list[Entry]]] | None = None,
+        snapshots: dict[int, Snapshot] | None = None,
         **config: int,
     ) -> None:
+        """`snapshots` gives a node of `initial` a snapshot; its log then starts after it."""
         cfg = dict(CONFIG, **config)
         self.members = list(members)
         self.initial: Json = {
             str(n): {"current_term": t, "voted_for": v, "log": entries_to_json(log)}
             for n, (t, v, log) in sorted((initial or {}).items())
         }
+        for n, snap in (snapshots or {}).items():
+            self.initial[str(n)]["snapshot"] = snapshot_to_json(snap)
         self.config = Config(**cfg)
         self.cluster = Cluster(self.members, self.config, seed, self.initial)
         self.name, self.rule, self.seed = name, rule, seed
@@ -163,6 +218,11 @@ class V:
         inp = {"type": "propose", "now": now, "cmd": cmd, "payload": payload}
         r, exp = self._do(node, inp, False)
         return r, exp["propose"]
+
+    def snapshot(self, node: int, index: int, data: str, now: int) -> Ready:
+        """snapshot is the host handing node's state machine image at index to its core."""
+        inp = {"type": "snapshot", "now": now, "index": index, "data": data}
+        return self._do(node, inp, True)[0]
 
     def deliver(
         self, ready: Ready, now: int, only: Iterable[int] | None = None
@@ -989,6 +1049,293 @@ def multi_node_five_with_failed_node_and_stale_voter() -> V:
     for k, n in enumerate(sorted(acks)):
         v.deliver(acks[n], now + 3000 + k)
     assert v.core(0).commit_index == 2 and v.core(3).last_index == 2
+    return v
+
+
+# ---- log compaction and InstallSnapshot (section 7, Figure 13) --------------------------
+
+
+def snap(index: int, term: int) -> Snapshot:
+    """snap is a hand-made snapshot; its data names the index it stands for."""
+    return Snapshot(index, term, f"sm@{index}".encode())
+
+
+def installs(m: Message, s: Snapshot, term: int, leader: int) -> bool:
+    return m == InstallSnapshot(term, leader, s.last_included_index, s.last_included_term, s.data)
+
+
+@scenario
+def snap_due_when_applied_reaches_threshold() -> V:
+    v = V("snap_due_when_applied_reaches_threshold",
+          SNAP_WHEN + "; a host that does not snapshot is asked again at its next commit",
+          members=(0,), snapshot_entries=3)
+    v.start(0)
+    r = v.tick(0)
+    assert r.committed == [(1, Entry(1, None))] and r.snapshot_due == 0
+    now = v.core(0).next_deadline() - 10_000
+    r, _ = v.propose(0, "a", now, "1")
+    assert r.snapshot_due == 0
+    r, _ = v.propose(0, "b", now + 1000, "2")
+    assert r.committed == [(3, Entry(1, "b", "2"))] and r.snapshot_due == 3
+    r, _ = v.propose(0, "c", now + 2000, "3")
+    assert r.snapshot_due == 4 and v.core(0).last_included_index == 0
+    return v
+
+
+@scenario
+def snap_compaction_drops_prefix() -> V:
+    v = V("snap_compaction_drops_prefix",
+          SNAP_COMPACT + "; a request at an index already compacted is stale and ignored",
+          members=(0,), snapshot_entries=3)
+    v.start(0)
+    v.tick(0)
+    now = v.core(0).next_deadline() - 10_000
+    v.propose(0, "a", now, "1")
+    r, _ = v.propose(0, "b", now + 1000, "2")
+    assert r.snapshot_due == 3
+    r = v.snapshot(0, 3, "sm@3", now + 1000)
+    s = v.core(0)
+    assert r.snapshot == snap(3, 1) and r.log_from == 0 and not r.committed
+    assert (s.last_included_index, s.last_included_term, s.last_index, s.log) == (3, 1, 3, [])
+    assert v.cluster.storages[0].entries() == [] and s.term_at(3) == 1
+    r, res = v.propose(0, "c", now + 2000, "3")
+    assert res == {"index": 4, "term": 1} and r.committed == [(4, Entry(1, "c", "3"))]
+    assert r.snapshot_due == 0 and s.log == [Entry(1, "c", "3")]
+    assert empty(v.snapshot(0, 2, "sm@2", now + 3000)) and s.last_included_index == 3
+    return v
+
+
+@scenario
+def snap_append_prev_at_boundary() -> V:
+    v = V("snap_append_prev_at_boundary", SNAP_AE_BOUNDARY,
+          initial={1: (2, None, [])}, snapshots={1: snap(4, 2)})
+    v.start(1)
+    r = v.step(1, AppendEntries(2, 0, 4, 2, (ent(2, 5), ent(2, 6)), 6), 1000, storage=True)
+    assert only_msg(r) == AppendEntriesReply(2, True, 1, 6, 0, 0) and r.log_from == 5
+    assert [i for i, _ in r.committed] == [5, 6]
+    return v
+
+
+@scenario
+def snap_append_prev_below_boundary_skips_covered_entries() -> V:
+    v = V("snap_append_prev_below_boundary_skips_covered_entries", SNAP_AE_BELOW,
+          initial={1: (2, None, [ent(2, 5)])}, snapshots={1: snap(4, 2)})
+    v.start(1)
+    batch = (ent(1, 3), ent(2, 4), ent(2, 5), ent(2, 6))
+    r = v.step(1, AppendEntries(2, 0, 2, 1, batch, 6), 1000, storage=True)
+    assert only_msg(r) == AppendEntriesReply(2, True, 1, 6, 0, 0) and r.log_from == 6
+    assert [i for i, _ in r.committed] == [5, 6]
+    r = v.step(1, AppendEntries(2, 0, 1, 1, (ent(1, 2), ent(1, 3)), 3), 2000, storage=True)
+    assert only_msg(r) == AppendEntriesReply(2, True, 1, 3, 0, 0) and r.log_from == 0
+    assert v.core(1).commit_index == 6 and v.core(1).last_index == 6
+    return v
+
+
+@scenario
+def snap_conflict_hint_stops_at_snapshot() -> V:
+    v = V("snap_conflict_hint_stops_at_snapshot", SNAP_HINT,
+          initial={1: (3, None, [ent(2, 5), ent(2, 6), ent(2, 7)])}, snapshots={1: snap(4, 2)})
+    v.start(1)
+    r = v.step(1, AppendEntries(3, 0, 7, 3, (), 4), 1000)
+    assert only_msg(r) == AppendEntriesReply(3, False, 1, 0, 5, 2)
+    return v
+
+
+@scenario
+def snap_vote_up_to_date_uses_last_included_term() -> V:
+    v = V("snap_vote_up_to_date_uses_last_included_term", SNAP_VOTE,
+          initial={1: (3, None, [])}, snapshots={1: snap(5, 2)})
+    r = v.start(1)
+    assert r.restore == snap(5, 2) and v.core(1).last_index == 5
+    r = v.step(1, RequestVote(4, 0, 9, 1), 1000)
+    assert only_msg(r) == RequestVoteReply(4, False, 1)
+    r = v.step(1, RequestVote(4, 2, 4, 2), 2000)
+    assert only_msg(r) == RequestVoteReply(4, False, 1)
+    r = v.step(1, RequestVote(4, 2, 5, 2), 3000, storage=True)
+    assert only_msg(r) == RequestVoteReply(4, True, 1) and r.hard_state == (4, 2)
+    r = v.tick(1)
+    assert r.messages == [(0, RequestVote(5, 1, 5, 2)), (2, RequestVote(5, 1, 5, 2))]
+    return v
+
+
+@scenario
+def snap_restart_from_snapshot_and_log() -> V:
+    v = V("snap_restart_from_snapshot_and_log", SNAP_RESTART,
+          initial={1: (2, None, log_of(1, 1, 2))}, snapshot_entries=2)
+    v.start(1)
+    r = v.step(1, AppendEntries(2, 0, 3, 2, (), 3), 1000)
+    assert [i for i, _ in r.committed] == [1, 2, 3] and r.snapshot_due == 3
+    r = v.snapshot(1, 3, "sm@3", 1000)
+    assert r.snapshot == snap(3, 2)
+    r = v.step(1, AppendEntries(2, 0, 3, 2, (ent(2, 4), ent(2, 5)), 4), 2000, storage=True)
+    assert [i for i, _ in r.committed] == [4] and r.snapshot_due == 0
+    r = v.restart(1, 500_000)
+    s = v.core(1)
+    assert r.restore == snap(3, 2) and not r.committed and r.snapshot is None
+    assert (s.commit_index, s.last_applied, s.last_index, s.last_included_index) == (3, 3, 5, 3)
+    r = v.step(1, AppendEntries(2, 0, 5, 2, (), 5), 501_000)
+    assert [i for i, _ in r.committed] == [4, 5] and r.snapshot_due == 5
+    return v
+
+
+@scenario
+def snap_leader_sends_install_snapshot_when_next_compacted() -> V:
+    v = V("snap_leader_sends_install_snapshot_when_next_compacted", IS_SEND,
+          initial={0: (1, None, [ent(1, 4)])}, snapshots={0: snap(3, 1)})
+    v.start(0)
+    r, now = v.elect(0, [2])
+    ae = AppendEntries(2, 0, 4, 1, (Entry(2, None),), 3)
+    assert r.messages == [(1, ae), (2, ae)]
+    r = v.step(0, AppendEntriesReply(2, False, 1, 0, 1, 0), now + 1000)
+    assert installs(only_msg(r), snap(3, 1), 2, 0) and r.messages[0][0] == 1
+    r, _ = v.propose(0, "x", now + 2000)
+    assert r.messages == []  # 1 awaits its snapshot, 2 its no-op
+    r = v.tick(0)
+    assert installs(r.messages[0][1], snap(3, 1), 2, 0) and r.messages[0][0] == 1
+    assert r.messages[1] == (2, AppendEntries(2, 0, 4, 1, (Entry(2, None), Entry(2, "x")), 3))
+    return v
+
+
+@scenario
+def snap_install_reply_advances_match_and_next() -> V:
+    v = V("snap_install_reply_advances_match_and_next", IS_REPLY + "; " + LEAD_COMMIT,
+          initial={0: (1, None, [ent(1, 4)])}, snapshots={0: snap(3, 1)})
+    v.start(0)
+    _, now = v.elect(0, [2])
+    v.step(0, AppendEntriesReply(2, False, 1, 0, 1, 0), now + 1000)
+    r = v.step(0, InstallSnapshotReply(2, 1, 3), now + 2000)
+    pr = v.core(0).progress[1]
+    assert (pr.match_index, pr.next_index) == (3, 4) and v.core(0).commit_index == 3
+    assert r.messages == [(1, AppendEntries(2, 0, 3, 1, (ent(1, 4), Entry(2, None)), 3))]
+    r = v.step(0, AppendEntriesReply(2, True, 1, 5, 0, 0), now + 3000)
+    assert [i for i, _ in r.committed] == [4, 5]
+    assert empty(v.step(0, InstallSnapshotReply(2, 1, 3), now + 4000))
+    return v
+
+
+@scenario
+def snap_install_discards_conflicting_log() -> V:
+    v = V("snap_install_discards_conflicting_log", IS_RULE_7,
+          initial={1: (3, None, log_of(1, 1, 2, 2))})
+    v.start(1)
+    r = v.step(1, InstallSnapshot(3, 0, 3, 3, b"sm@3"), 1000, storage=True)
+    s = v.core(1)
+    assert r.snapshot == r.restore == snap(3, 3) and (r.log_from, r.entries) == (4, [])
+    assert only_msg(r) == InstallSnapshotReply(3, 1, 3) and not r.committed
+    assert (s.commit_index, s.last_applied, s.last_index, s.log) == (3, 3, 3, [])
+    assert v.cluster.storages[1].entries() == [] and s.leader_id == 0
+    return v
+
+
+@scenario
+def snap_install_retains_matching_suffix() -> V:
+    v = V("snap_install_retains_matching_suffix", IS_RULE_6,
+          initial={1: (3, None, log_of(1, 1, 2, 2, 3))})
+    v.start(1)
+    r = v.step(1, InstallSnapshot(3, 0, 3, 2, b"sm@3"), 1000, storage=True)
+    s = v.core(1)
+    assert r.snapshot == r.restore == snap(3, 2) and r.log_from == 0
+    assert only_msg(r) == InstallSnapshotReply(3, 1, 3)
+    assert (s.commit_index, s.last_index, s.log) == (3, 5, log_of(1, 1, 2, 2, 3)[3:])
+    r = v.step(1, AppendEntries(3, 0, 5, 3, (), 5), 2000)
+    assert [i for i, _ in r.committed] == [4, 5]
+    return v
+
+
+@scenario
+def snap_install_rejects_stale_term() -> V:
+    v = V("snap_install_rejects_stale_term",
+          IS_RULE_1 + "; no snapshot, no timer reset, no leader learnt",
+          initial={1: (4, None, log_of(1))})
+    v.start(1)
+    d0 = v.core(1).next_deadline()
+    r = v.step(1, InstallSnapshot(3, 0, 5, 3, b"sm@5"), 1000, storage=True)
+    assert only_msg(r) == InstallSnapshotReply(4, 1, 0) and r.snapshot is None
+    assert v.core(1).leader_id is None and v.core(1).next_deadline() == d0
+    return v
+
+
+@scenario
+def snap_install_older_than_commit_ignored() -> V:
+    v = V("snap_install_older_than_commit_ignored", IS_OLD,
+          initial={1: (2, None, log_of(1, 1, 1, 1))})
+    v.start(1)
+    v.step(1, AppendEntries(2, 0, 4, 1, (), 4), 1000)
+    r = v.step(1, InstallSnapshot(2, 0, 3, 1, b"sm@3"), 2000, storage=True)
+    assert only_msg(r) == InstallSnapshotReply(2, 1, 4)
+    assert r.snapshot is None and r.restore is None and v.core(1).last_included_index == 0
+    return v
+
+
+@scenario
+def snap_install_candidate_steps_down() -> V:
+    v = V("snap_install_candidate_steps_down", IS_CAND)
+    v.start(0)
+    v.tick(0)
+    r = v.step(0, InstallSnapshot(1, 2, 4, 1, b"sm@4"), v.core(0).next_deadline() - 1,
+               storage=True)
+    assert r.transitions == [("follower", 1)] and r.restore == snap(4, 1)
+    assert only_msg(r) == InstallSnapshotReply(1, 0, 4) and v.core(0).leader_id == 2
+    return v
+
+
+@scenario
+def snap_leader_backtracking_stops_at_snapshot() -> V:
+    v = V("snap_leader_backtracking_stops_at_snapshot", SNAP_BACKTRACK,
+          initial={0: (3, None, [ent(3, 4), ent(3, 5)])}, snapshots={0: snap(3, 2)})
+    v.start(0)
+    _, now = v.elect(0, [2])
+    r = v.step(0, AppendEntriesReply(4, False, 1, 0, 2, 2), now + 1000)
+    assert r.messages == [(1, AppendEntries(4, 0, 3, 2, (ent(3, 4), ent(3, 5), Entry(4, None)),
+                                            3))]
+    r = v.step(0, AppendEntriesReply(4, False, 2, 0, 2, 1), now + 2000)
+    assert installs(only_msg(r), snap(3, 2), 4, 0) and r.messages[0][0] == 2
+    return v
+
+
+@scenario
+def snap_multi_node_lagging_follower_catches_up() -> V:
+    v = V("snap_multi_node_lagging_follower_catches_up", SNAP_MULTI, seed=11,
+          snapshot_entries=3)
+    applied: dict[int, list[str]] = {0: [], 1: [], 2: []}  # each host's state machine
+
+    def host(node: int, r: Ready, now: int) -> None:
+        """host applies r's committed commands, then snapshots when r asks."""
+        if r.restore is not None:
+            applied[node] = r.restore.data.decode().split(",")
+        applied[node] += [e.cmd for _, e in r.committed if e.cmd is not None]
+        if r.snapshot_due:
+            v.snapshot(node, r.snapshot_due, ",".join(applied[node]), now)
+
+    for n in (0, 1):
+        v.start(n)
+    r = v.tick(0)
+    now = v.core(0).next_deadline() - 100_000
+    r = v.deliver(r, now, only=[1])[1]
+    r = v.deliver(r, now + 1000)[0]
+    r = v.deliver(r, now + 2000, only=[1])[1]
+    host(0, v.deliver(r, now + 3000)[0], now + 3000)
+    for k, cmd in enumerate("abc"):
+        at = now + 4000 + 1000 * k
+        r, _ = v.propose(0, cmd, at)
+        r = v.deliver(r, at + 100, only=[1])[1]
+        host(1, r, at + 100)
+        r = v.deliver(r, at + 200)[0]
+        host(0, r, at + 200)
+    assert [v.core(n).last_included_index for n in (0, 1)] == [3, 3]
+    assert v.core(0).commit_index == 4 and v.core(0).log == [Entry(1, "c")]
+    r = v.tick(0)
+    hb = v.core(0).next_deadline() - 50_000
+    v.start(2, hb)
+    r = v.deliver(r, hb + 1000, only=[2])[2]
+    assert r.restore == Snapshot(3, 1, b"a,b") and only_msg(r) == InstallSnapshotReply(1, 2, 3)
+    host(2, r, hb + 1000)
+    r = v.deliver(r, hb + 2000)[0]
+    assert r.messages == [(2, AppendEntries(1, 0, 3, 1, (Entry(1, "c"),), 4))]
+    r = v.deliver(r, hb + 3000)[2]
+    host(2, r, hb + 3000)
+    v.deliver(r, hb + 4000)
+    assert v.core(0).progress[2].match_index == 4 and applied[2] == applied[0] == ["a", "b", "c"]
     return v
 
 
