@@ -15,24 +15,13 @@ import threading
 from importlib.metadata import version
 from typing import Any
 
-from py_raft.core import MemoryStorage, Message, SplitMix64, derive_seed
-from py_raft.host import LOST, OK, NodeHost
-from py_raft.network import Network
+from py_raft.client import DOWN, NO_ANSWER, ClientScript, Outcome, Pause, Proposal, Request, advance
+from py_raft.core import Message
+from py_raft.host import NodeHost
+from py_raft.realtime import RealTimeCluster, Script, TimeUp, Wait, WaitLeader
 from py_raft.scenario import Scenario, us
-from py_raft.trial import Script, Trial, WaitLeader
 
 _TICK = object()
-
-
-class Propose:
-    __slots__ = ("cmd", "payload", "future")
-
-    def __init__(self, cmd: str, payload: str, future: "asyncio.Future[tuple[str, int]]"):
-        self.cmd, self.payload, self.future = cmd, payload, future
-
-    def reply(self, outcome: str, value: int) -> None:
-        if not self.future.done():
-            self.future.set_result((outcome, value))
 
 
 class Node:
@@ -58,6 +47,12 @@ class Node:
         self._timer = None
         self.inbox.put_nowait(_TICK)
 
+    def stop(self) -> None:
+        self.task.cancel()
+
+    def join(self) -> None:
+        pass  # the task ends at the loop's next turn; main() gathers it
+
     async def _run(self) -> None:
         now, host, inbox = self.cluster.clock.now, self.host, self.inbox
         self._arm(now())
@@ -67,31 +62,26 @@ class Node:
                 t = now()
                 if item is _TICK:
                     host.tick(t)
-                elif isinstance(item, Propose):
+                elif isinstance(item, Proposal):
                     host.propose(item.cmd, item.payload, t, item.reply)
+                    host.flush(t)
                 else:
                     host.step(item, t)
                 self._arm(t)
         finally:
             if self._timer is not None:
                 self._timer.cancel()
-            host.fail_pending()
-            while not inbox.empty():
-                item = inbox.get_nowait()
-                if isinstance(item, Propose):
-                    item.reply(LOST, -1)
+            leftovers = []
+            while not inbox.empty():  # requests that raced with the crash
+                leftovers.append(inbox.get_nowait())
+            host.fail_pending(leftovers)
 
 
-class AsyncCluster(Trial):
+class AsyncCluster(RealTimeCluster):
     def __init__(self, sc: Scenario, trace: Any, loop_name: str) -> None:
         super().__init__(sc, trace, None, self._notify)
         self.loop_name = loop_name
-        self.network = Network(us(sc.network.latency_ms), us(sc.network.jitter_ms),
-                               sc.network.drop_rate, SplitMix64(derive_seed(sc.seed, 1)))
-        self.storages = [MemoryStorage() for _ in range(sc.nodes)]
         self.nodes: list[Node | None] = [None] * sc.nodes
-        self.incarnations = [0] * sc.nodes
-        self.clients_on = False
         self._clients: list[asyncio.Task[None]] = []
         self._leader_changed: asyncio.Event | None = None
         self.inbox_limit = sc.inbox_limit()
@@ -122,93 +112,51 @@ class AsyncCluster(Trial):
     def start_node(self, node_id: int) -> None:
         self.nodes[node_id] = Node(self, node_id, self.incarnations[node_id])
 
-    def crash(self, node_id: int) -> None:
-        node = self.nodes[node_id]
-        if node is None:
-            return
-        self.nodes[node_id] = None
-        self.incarnations[node_id] += 1
-        node.task.cancel()
-        self.recorder.crash(self.clock.now(), node_id)
-
-    def restart(self, node_id: int) -> None:
-        if self.nodes[node_id] is None:
-            self.recorder.restart(self.clock.now(), node_id)
-            self.start_node(node_id)
-
-    def alive(self, node_id: int) -> bool:
-        return self.nodes[node_id] is not None
-
-    def partition(self, groups: list[list[int]]) -> None:
-        self.network.partition(groups)
-        self.recorder.partition(self.clock.now(), groups)
-
-    def heal(self) -> None:
-        self.network.heal()
-        self.recorder.heal(self.clock.now())
 
     # ---- clients ----------------------------------------------------------------------
 
-    async def _client(self, client_id: int, guess: int) -> None:
-        sc, n = self.sc, self.sc.nodes
-        loop = asyncio.get_running_loop()
-        payload = "x" * sc.payload_bytes
-        retry, timeout = sc.client_retry_ms / 1000, sc.client_timeout_ms / 1000
-        hop = sc.network.latency_ms / 1000  # a client is one network hop from the nodes
-        seq = 0
-        await asyncio.sleep(hop)
-        while self.clients_on:
-            seq += 1
-            node = self.nodes[guess]
-            if node is None:
-                guess = (guess + 1) % n
-                await asyncio.sleep(retry)
-                continue
-            request = Propose(f"c{client_id}.{seq}", payload, loop.create_future())
-            node.inbox.put_nowait(request)
-            try:
-                async with asyncio.timeout(timeout):
-                    outcome, value = await request.future
-            except TimeoutError:
-                guess = (guess + 1) % n
-                continue
-            if outcome == OK:
-                await asyncio.sleep(2 * hop)  # the ack back, the next request out
-                continue
-            if outcome == LOST:
-                guess = (guess + 1) % n if not self.alive(guess) else guess
-            else:
-                guess = value if value >= 0 else (guess + 1) % n
-            await asyncio.sleep(retry)
+    async def _client(self, script: ClientScript) -> None:
+        """_client runs a client's script, awaiting each pause and request."""
+        heard: Outcome | None = None
+        while (step := advance(script, heard)) is not None:
+            heard = await self._step(step)
 
-    def start_clients(self, leader: int) -> None:
-        self.clients_on = True
-        for c in range(self.sc.clients):
-            self._clients.append(asyncio.create_task(self._client(c, leader), name=f"client-{c}"))
+    async def _step(self, step: Pause | Request) -> Outcome | None:
+        if isinstance(step, Pause):
+            await asyncio.sleep(step.s)
+            return None
+        node = self.nodes[step.node]
+        if node is None:
+            return DOWN
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        node.inbox.put_nowait(Proposal(step.cmd, self.payload, future))
+        try:
+            async with asyncio.timeout(self.sc.client_timeout_ms / 1000):
+                return await future
+        except TimeoutError:
+            return NO_ANSWER
 
-    def stop_clients(self) -> None:
-        self.clients_on = False
+    def start_clients(self, scripts: list[ClientScript]) -> None:
+        for c, script in enumerate(scripts):
+            self._clients.append(asyncio.create_task(self._client(script), name=f"client-{c}"))
 
     # ---- the scenario -------------------------------------------------------------------
 
     async def drive(self, script: Script, main: bool) -> None:
         """drive runs a script, awaiting each thing it waits for."""
-        limit = us(self.sc.timeout_ms)
         value: int | None = None
-        try:
-            while True:
-                wait = script.send(value)
-                value = None
-                if isinstance(wait, WaitLeader):
-                    value = await self.wait_leader(wait.after_term, limit)
-                    continue
-                await asyncio.sleep(max(0, min(wait.until_us, limit) - self.clock.now()) / 1e6)
-                if wait.until_us > limit:
-                    if main:
-                        self.fail("timeout: scenario did not finish within timeout_ms")
-                    return
-        except StopIteration:
-            return
+        with self.time_limit(main):
+            while (wait := advance(script, value)) is not None:
+                value = await self.wait(wait)
+
+    async def wait(self, wait: Wait) -> int | None:
+        limit = us(self.sc.timeout_ms)
+        if isinstance(wait, WaitLeader):
+            return await self.wait_leader(wait.after_term, limit)
+        await asyncio.sleep(max(0, min(wait.until_us, limit) - self.clock.now()) / 1e6)
+        if wait.until_us > limit:
+            raise TimeUp
+        return None
 
     async def wait_leader(self, after_term: int, limit: int) -> int | None:
         r = self.recorder
@@ -233,9 +181,6 @@ class AsyncCluster(Trial):
         self.peaks["tasks_peak"] = max(self.peaks["tasks_peak"], len(asyncio.all_tasks()))
         self.peaks["threads_peak"] = max(self.peaks["threads_peak"], threading.active_count())
 
-    def messages(self) -> tuple[int, int]:
-        return self.network.sent, self.network.dropped
-
     async def main(self) -> None:
         self._leader_changed = asyncio.Event()
         for i in range(self.sc.nodes):
@@ -247,7 +192,7 @@ class AsyncCluster(Trial):
             await asyncio.gather(self._script, return_exceptions=True)
         finally:
             faults.cancel()
-            self.stop_clients()
+            self.clients_on = False
             tasks: list[asyncio.Task[Any]] = [faults, *self._clients]
             for node in self.nodes:
                 if node is not None:

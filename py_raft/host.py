@@ -1,21 +1,24 @@
-"""NodeHost: one core inside a real-time runtime (threads or asyncio).
+"""NodeHost: one core and its state machine, as every runtime drives them.
 
-Both runtimes wait differently, but once an input has reached a node they do
-the same thing with it, so that part lives here: feed the core, then carry
-out its Ready in the documented order (persist, send, apply) and answer the
-clients whose commands were applied.
+The simulator and the real-time runtimes wait and deliver differently, but
+once an input has reached a node they do the same thing with it, so that part
+lives here: feed the core, then carry out its Ready in the documented order
+(persist, send, apply) and answer the clients whose commands were applied.
+The runtime supplies `send`; the simulator also passes its Figure 3 checker
+and a hook for each new leader.
 """
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from py_raft.core import AppendEntries, MemoryStorage, Message, NotLeader, Raft, SplitMix64
+from py_raft.client import LOST, OK, REDIRECT, Proposal, Reply
+from py_raft.core import AppendEntries, MemoryStorage, Message, NotLeader, Raft
+from py_raft.invariants import Invariants
 from py_raft.kv import KeyValue
 from py_raft.recorder import Recorder
 from py_raft.scenario import Scenario
-from py_raft.sim import make_config, node_seed
 
 # RAFTBENCH_SELFTEST_SLOWDOWN exists only for the regression gate's self-test
 # (docs/benchmarking.md): a factor such as 1.5 makes the handling of every
@@ -23,10 +26,8 @@ from py_raft.sim import make_config, node_seed
 # then the plain method.
 SLOWDOWN = float(os.environ.get("RAFTBENCH_SELFTEST_SLOWDOWN", "1") or 1)
 
-# Outcomes a client is told: committed at an index, lost (retry), or redirected.
-OK, LOST, REDIRECT = "ok", "lost", "redirect"
-Reply = Callable[[str, int], None]  # (outcome, index or leader hint; -1: none)
 Send = Callable[[int, int, Message], None]  # (src, dst, message)
+OnLeader = Callable[[int, int], None]  # (node, term)
 
 
 class Pending(NamedTuple):
@@ -36,24 +37,21 @@ class Pending(NamedTuple):
 
 
 class NodeHost:
-    def __init__(
-        self,
-        node_id: int,
-        sc: Scenario,
-        storage: MemoryStorage,
-        incarnation: int,
-        recorder: Recorder,
-        send: Send,
-        now: int,
-    ) -> None:
+    def __init__(self, node_id: int, sc: Scenario, storage: MemoryStorage, incarnation: int,
+                 recorder: Recorder, send: Send, now: int,
+                 checker: Invariants | None = None, on_leader: OnLeader | None = None) -> None:
         self.id = node_id
-        rng = SplitMix64(node_seed(sc.seed, node_id, incarnation))
-        self.core = Raft(node_id, range(sc.nodes), storage, make_config(sc), rng, now)
+        self.core = Raft(node_id, range(sc.nodes), storage, sc.core_config(),
+                         sc.node_rng(node_id, incarnation), now)
         self.storage = storage
         self.recorder = recorder
         self.send = send
+        self.checker = checker
+        self.on_leader = on_leader
         self.kv = KeyValue()
         self.pending: dict[int, Pending] = {}
+        if checker is not None:
+            checker.on_restart(node_id, self.core.log)
         if SLOWDOWN != 1:
             self.step = self._slow_step  # type: ignore[method-assign]
 
@@ -74,14 +72,18 @@ class NodeHost:
         self.core.tick(now)
         self.flush(now)
 
-    def propose(self, cmd: str, payload: str, now: int, reply: Reply) -> None:
+    def propose(self, cmd: str, payload: str, now: int, reply: Reply) -> int:
+        """propose hands a client's command to the core; the caller then flushes.
+
+        It returns the entry's index, or -1 when the client was redirected.
+        """
         try:
             index, _ = self.core.propose(cmd, payload, now)
         except NotLeader as e:
             reply(REDIRECT, -1 if e.leader_hint is None else e.leader_hint)
-            return
+            return -1
         self.pending[index] = Pending(cmd, now, reply)
-        self.flush(now)
+        return index
 
     def flush(self, now: int) -> None:
         core = self.core
@@ -92,12 +94,21 @@ class NodeHost:
             self.storage.set_hard_state(*r.hard_state)
         if r.log_from:
             self.storage.truncate_and_append(r.log_from, r.entries)
+            if self.checker is not None:
+                self.checker.on_log(self.id, r.log_from, core.log)
         for role, term in r.transitions:
             self.recorder.state(now, self.id, role, term)
+            if role == "leader":
+                if self.checker is not None:
+                    self.checker.on_leader(self.id, term, core.log)
+                if self.on_leader is not None:
+                    self.on_leader(self.id, term)
         for to, msg in r.messages:
             self.send(self.id, to, msg)
         for index, entry in r.committed:
             self.recorder.apply(now, self.id, index, entry)
+            if self.checker is not None:
+                self.checker.on_apply(self.id, index, entry)
             self.kv.apply(index, entry)
             p = self.pending.pop(index, None)
             if p is None:
@@ -108,8 +119,15 @@ class NodeHost:
             else:
                 p.reply(LOST, index)
 
-    def fail_pending(self) -> None:
-        """fail_pending tells every waiting client its command is lost (the node crashed)."""
+    def fail_pending(self, leftovers: Sequence[object] = ()) -> None:
+        """fail_pending tells every waiting client its command is lost (the node crashed).
+
+        leftovers are the items still in the node's inbox: requests that raced
+        with the crash are lost too.
+        """
         pending, self.pending = self.pending, {}
         for index, p in sorted(pending.items()):
             p.reply(LOST, index)
+        for item in leftovers:
+            if isinstance(item, Proposal):
+                item.reply(LOST, -1)

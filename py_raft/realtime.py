@@ -1,10 +1,10 @@
-"""Trial: the scenario's script, shared by the two real-time runtimes.
+"""RealTimeCluster: a cluster on a real clock, and the scenario's script for it.
 
 The script is a generator that yields what it waits for (`Sleep`,
 `WaitLeader`); the threads runtime blocks on each, the asyncio runtime awaits
 it. So both runtimes run the very same control flow, and differ only in how
-they wait. (The simulator has the same script in event form, which is what
-the Go simulator ports one to one.)
+they wait. (The simulator runs the same scenario as events, in the order the
+Go simulator follows one to one.)
 """
 
 import json
@@ -13,15 +13,18 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from py_raft.client import ClientScript, client_script
 from py_raft.clock import Clock
-from py_raft.core import SplitMix64, derive_seed
+from py_raft.cluster import Cluster
 from py_raft.recorder import Recorder
-from py_raft.result import build_result, process_usage
+from py_raft.result import process_usage
 from py_raft.scenario import Scenario, us
+from py_raft.watchdog import Watchdog
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,58 +40,58 @@ class WaitLeader:
 
 
 Wait = Sleep | WaitLeader
-POLL_S = 0.1  # how often the watchdog looks
-GRACE_S = 3.0  # how long a runtime has to stop once asked, before the hard stop
 
 
-class Watchdog(threading.Thread):
-    """Watchdog keeps the driver's own limits: memory_limit_mb and timeout_ms.
-
-    It runs on a thread of its own because an overloaded runtime is slow to
-    come back to its own timers: an asyncio loop runs every ready callback
-    before it looks at its timers again, and a thread waits its turn for the
-    GIL among thousands. Past a limit the watchdog asks the runtime to stop;
-    if the trial has not ended GRACE_S later it prints the result as it stands
-    and ends the process, so overload is a recorded failure, never a machine
-    brought down (docs/benchmarking.md).
-    """
-
-    def __init__(self, trial: "Trial") -> None:
-        super().__init__(name="watchdog", daemon=True)
-        self.trial = trial
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        trial, hard_at = self.trial, None
-        limit = us(trial.sc.timeout_ms)
-        while not self.done.wait(POLL_S):
-            if hard_at is None and (trial.over_memory() or trial.clock.now() > limit + 1_000_000):
-                trial.fail("timeout: scenario did not finish within timeout_ms")
-                trial.request_stop()
-                hard_at = time.monotonic() + GRACE_S
-            elif hard_at is not None and time.monotonic() > hard_at:
-                trial.hard_stop()
-
+class TimeUp(Exception):
+    """TimeUp: a script slept past timeout_ms; the runtime's drive stops it."""
 Script = Generator[Wait, int | None, None]
 
 
-class Trial:
-    """Trial holds what a real-time cluster shares with the script; runtimes subclass it."""
+class RealTimeCluster(Cluster):
+    """RealTimeCluster holds what a real-time cluster shares with its scripts."""
 
     def __init__(self, sc: Scenario, trace: Any, lock: Any, on_leader: Any) -> None:
-        self.sc = sc
+        super().__init__(sc, Recorder(trace, lock, on_leader))
         self.clock = Clock()
-        self.recorder = Recorder(trace, lock, on_leader)
-        self.control_rng = SplitMix64(derive_seed(sc.seed, 0))
-        self.error: str | None = None
-        self.failovers_done = 0
-        self.window = [0, 0]
+        self.nodes: list[Any] = [None] * sc.nodes  # each runtime's node, None while down
+        self.clients_on = False
         self.peaks = {"threads_peak": 0, "tasks_peak": 0}
 
-    def fail(self, reason: str) -> None:
-        """fail ends the trial's verdict with reason; the first reason given stands."""
-        if self.error is None:
-            self.error = reason
+        self.membership: Any = nullcontext()  # held by crash and restart
+
+    def time_us(self) -> int:
+        return self.clock.now()
+
+    # The runtime's nodes have stop() and join(); start_node starts one.
+    def start_node(self, node: int) -> None: raise NotImplementedError
+
+    def crash(self, node: int) -> None:
+        with self.membership:
+            running = self.nodes[node]
+            if running is None:
+                return
+            self.nodes[node] = None
+            self.incarnations[node] += 1
+            self.last_crashed = node
+            running.stop()
+            self.recorder.crash(self.clock.now(), node)
+            running.join()
+
+    def restart(self, node: int) -> None:
+        with self.membership:
+            if self.nodes[node] is None:
+                self.recorder.restart(self.clock.now(), node)
+                self.start_node(node)
+
+    def up(self, node: int) -> bool:
+        return self.nodes[node] is not None
+
+    def over_limit(self) -> bool:
+        """over_limit: past memory_limit_mb, or past timeout_ms and a second's grace."""
+        if self.over_memory() or self.clock.now() > us(self.sc.timeout_ms) + 1_000_000:
+            self.fail("timeout: scenario did not finish within timeout_ms")
+            return True
+        return False
 
     def over_memory(self) -> bool:
         """over_memory: the process passed memory_limit_mb; the trial then fails."""
@@ -103,17 +106,26 @@ class Trial:
         self.fail(f"memory: peak resident set {rss_mb} MB passed memory_limit_mb {limit:g}")
         return True
 
-    # Each runtime provides these.
+    # Each runtime provides these, besides Cluster's.
     def request_stop(self) -> None: raise NotImplementedError  # from the watchdog's thread
-    def crash(self, node_id: int) -> None: raise NotImplementedError
-    def restart(self, node_id: int) -> None: raise NotImplementedError
-    def alive(self, node_id: int) -> bool: raise NotImplementedError
-    def partition(self, groups: list[list[int]]) -> None: raise NotImplementedError
-    def heal(self) -> None: raise NotImplementedError
-    def start_clients(self, leader: int) -> None: raise NotImplementedError
-    def stop_clients(self) -> None: raise NotImplementedError
+    def start_clients(self, scripts: list[ClientScript]) -> None: raise NotImplementedError
     def execute(self) -> None: raise NotImplementedError
     def sample(self) -> None: raise NotImplementedError
+
+    @contextmanager
+    def time_limit(self, main: bool) -> Iterator[None]:
+        """time_limit ends a script that ran out of time; the main script's verdict fails."""
+        try:
+            yield
+        except TimeUp:
+            if main:
+                self.fail("timeout: scenario did not finish within timeout_ms")
+
+    def client_scripts(self, leader: int) -> list[ClientScript]:
+        sc = self.sc
+        return [client_script(i, leader, sc.nodes, us(sc.network.latency_ms),
+                              us(sc.client_retry_ms), lambda: self.clients_on, self.up)
+                for i in range(sc.clients)]
 
     def script(self) -> Script:
         sc = self.sc
@@ -133,7 +145,8 @@ class Trial:
     def _replicate(self, leader: int) -> Script:
         sc = self.sc
         self.window[0] = self.clock.now()
-        self.start_clients(leader)
+        self.clients_on = True
+        self.start_clients(self.client_scripts(leader))
         self.sample()
         end = self.window[0] + us(sc.duration_ms)
         if sc.commands is None:
@@ -144,7 +157,7 @@ class Trial:
             while self.recorder.acks < sc.commands and self.clock.now() < us(sc.timeout_ms):
                 yield Sleep(self.clock.now() + step)
             self.window[1] = self.recorder.last_ack_us
-        self.stop_clients()
+        self.clients_on = False
         yield Sleep(self.clock.now() + 2 * us(self.sc.heartbeat_ms))  # followers catch up
 
     def _failovers(self) -> Script:
@@ -170,31 +183,11 @@ class Trial:
             self.restart(leader)
 
     def fault_script(self) -> Script:
-        last_crashed = -1
         for f in self.sc.faults:
             yield Sleep(us(f.at_ms))
-            leader = self.recorder.leader
-            if f.needs_leader and leader is None:
-                # An election is under way: the fault waits for its leader, and the
-                # faults after it wait behind it, so a schedule always runs whole.
-                leader = yield WaitLeader(0)
-                if leader is None:
+            while not self.apply_fault(f):
+                if (yield WaitLeader(0)) is None:
                     return
-            if f.action == "crash":
-                node = leader if f.node == "leader" else f.node
-                if isinstance(node, int) and self.alive(node):
-                    last_crashed = node
-                    self.crash(node)
-            elif f.action == "restart":
-                node = last_crashed if f.node == "leader" else f.node
-                if isinstance(node, int) and node >= 0:
-                    self.restart(node)
-            elif f.action == "partition":
-                assert f.groups is not None
-                groups = [[leader if n == "leader" else n for n in g] for g in f.groups]
-                self.partition([[n for n in g if isinstance(n, int)] for g in groups])
-            else:
-                self.heal()
 
     def result(self, impl: str, extra_versions: dict[str, str] | None = None) -> dict[str, Any]:
         self._impl, self._versions = impl, extra_versions
@@ -212,13 +205,9 @@ class Trial:
 
     def _build(self) -> dict[str, Any]:
         elapsed = self.clock.now()
-        if self.window[1] < self.window[0]:  # the clients outlived the trial's limit
-            self.window[1] = elapsed
         runtime = {"wall_ms": elapsed / 1000, **self.peaks, **process_usage(),
                    "cpu_trial_s": round(time.process_time() - self._cpu_start, 6)}
-        return build_result(self._impl, self.sc, self.recorder, self.error, self.failovers_done,
-                            self.window[1] - self.window[0], elapsed, self.messages(),
-                            runtime, self._versions)
+        return self.build(self._impl, elapsed, runtime, self._versions)
 
     def hard_stop(self) -> None:
         """hard_stop prints the result as it stands and ends the process (watchdog only)."""
@@ -229,6 +218,3 @@ class Trial:
         sys.stdout.flush()
         self.recorder.flush()
         os._exit(0)
-
-    def messages(self) -> tuple[int, int]:
-        raise NotImplementedError

@@ -1,12 +1,18 @@
-"""Scenario: the input of one trial, as specified in docs/protocol.md.
+"""Scenario: the input of one trial (docs/protocol.md), and all that follows from it.
 
 `parse_scenario` fills in every default and rejects bad input with a
-`ScenarioError` whose message names the offending field on one line.
+`ScenarioError` whose message names the offending field on one line. A
+`Scenario` also hands every runtime the same derived parts: the core's
+`Config`, the network model and the seed streams, so that the simulator and
+the real runtimes start from one definition of each.
 """
 
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from py_raft.core import Config, SplitMix64, derive_seed
+from py_raft.network import Network
 
 KINDS = ("election", "failover", "replication")
 ACTIONS = ("partition", "heal", "crash", "restart")
@@ -71,6 +77,26 @@ class Scenario:
         """
         return self.inbox_capacity or max(1024, 2 * self.nodes)
 
+    def core_config(self) -> Config:
+        lo, hi = self.election_timeout_ms
+        first_lo, first_hi = self.first_election_timeout_ms or (0.0, 0.0)
+        return Config(us(lo), us(hi), us(self.heartbeat_ms), self.max_batch_entries,
+                      us(first_lo), us(first_hi))
+
+    # The seed streams: one per consumer, so that adding draws to one never
+    # shifts another's (and a replay stays exact in both languages).
+    def control_rng(self) -> SplitMix64:
+        """control_rng draws the scenario's own choices, such as when to crash a leader."""
+        return SplitMix64(derive_seed(self.seed, CONTROL_STREAM))
+
+    def network_model(self) -> Network:
+        net = self.network
+        return Network(us(net.latency_ms), us(net.jitter_ms), net.drop_rate,
+                       SplitMix64(derive_seed(self.seed, NETWORK_STREAM)))
+
+    def node_rng(self, node: int, incarnation: int) -> SplitMix64:
+        return SplitMix64(node_seed(self.seed, node, incarnation))
+
     def to_json(self) -> dict[str, Any]:
         """to_json gives the scenario with every default filled in, in field order."""
         out = asdict(self)
@@ -79,6 +105,14 @@ class Scenario:
             out["first_election_timeout_ms"] = list(self.first_election_timeout_ms)
         out["faults"] = [_fault_json(f) for f in self.faults]
         return out
+
+
+CONTROL_STREAM, NETWORK_STREAM, FIRST_NODE_STREAM = 0, 1, 2
+
+
+def node_seed(seed: int, node: int, incarnation: int) -> int:
+    """node_seed is the seed of one incarnation of one node's core (streams 2 and up)."""
+    return derive_seed(derive_seed(seed, FIRST_NODE_STREAM + node), incarnation)
 
 
 def us(ms: float) -> int:

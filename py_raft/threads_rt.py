@@ -20,25 +20,13 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from py_raft.core import MemoryStorage, Message, SplitMix64, derive_seed
-from py_raft.host import LOST, OK, NodeHost
-from py_raft.network import Network
+from py_raft.client import DOWN, NO_ANSWER, ClientScript, Outcome, Pause, Proposal, Request, advance
+from py_raft.core import Message
+from py_raft.host import NodeHost
+from py_raft.realtime import RealTimeCluster, Script, TimeUp, Wait, WaitLeader
 from py_raft.scenario import Scenario, us
-from py_raft.trial import Script, Trial, WaitLeader
 
 _STOP = object()
-
-
-class Propose:
-    __slots__ = ("cmd", "payload", "future")
-
-    def __init__(self, cmd: str, payload: str) -> None:
-        self.cmd, self.payload = cmd, payload
-        self.future: Future[tuple[str, int]] = Future()
-
-    def reply(self, outcome: str, value: int) -> None:
-        if not self.future.done():
-            self.future.set_result((outcome, value))
 
 
 class Node:
@@ -65,38 +53,38 @@ class Node:
                 continue
             if item is _STOP or not self.alive:
                 break
-            if isinstance(item, Propose):
-                host.propose(item.cmd, item.payload, now(), item.reply)
+            if isinstance(item, Proposal):
+                t = now()
+                host.propose(item.cmd, item.payload, t, item.reply)
+                host.flush(t)
             else:
                 host.step(item, now())
-        host.fail_pending()
+        leftovers = []
         while not inbox.empty():  # requests that raced with the crash
-            item = inbox.get_nowait()
-            if isinstance(item, Propose):
-                item.reply(LOST, -1)
+            leftovers.append(inbox.get_nowait())
+        host.fail_pending(leftovers)
 
     def stop(self) -> None:
         self.alive = False
         self.inbox.put(_STOP)
 
+    def join(self) -> None:
+        self.thread.join()
 
-class ThreadCluster(Trial):
+
+class ThreadCluster(RealTimeCluster):
     def __init__(self, sc: Scenario, trace: Any) -> None:
         self.cond = threading.Condition()
         super().__init__(sc, trace, threading.Lock(), self._notify)
-        self.network = Network(us(sc.network.latency_ms), us(sc.network.jitter_ms),
-                               sc.network.drop_rate, SplitMix64(derive_seed(sc.seed, 1)))
         self._heap: list[tuple[int, int, int, Message]] = []
         self._seq = itertools.count()
         self._net_cv = threading.Condition()
+        self.net_lock = self._net_cv
         self._net_on = True
-        self.storages = [MemoryStorage() for _ in range(sc.nodes)]
         self.nodes: list[Node | None] = [None] * sc.nodes
-        self.incarnations = [0] * sc.nodes
-        self.clients_on = False
         self._client_threads: list[threading.Thread] = []
         self._stopping = threading.Event()  # wakes the fault thread at the end
-        self._membership = threading.Lock()  # crash and restart come from two threads
+        self.membership = threading.Lock()  # crash and restart come from two threads
         self.inbox_limit = sc.inbox_limit()
 
     def _notify(self) -> None:
@@ -146,77 +134,35 @@ class ThreadCluster(Trial):
         self.nodes[node_id] = node
         node.thread.start()
 
-    def crash(self, node_id: int) -> None:
-        with self._membership:
-            node = self.nodes[node_id]
-            if node is None:
-                return
-            self.nodes[node_id] = None
-            self.incarnations[node_id] += 1
-            node.stop()
-            self.recorder.crash(self.clock.now(), node_id)
-            node.thread.join()
 
-    def restart(self, node_id: int) -> None:
-        with self._membership:
-            if self.nodes[node_id] is None:
-                self.recorder.restart(self.clock.now(), node_id)
-                self.start_node(node_id)
-
-    def alive(self, node_id: int) -> bool:
-        return self.nodes[node_id] is not None
-
-    def partition(self, groups: list[list[int]]) -> None:
-        with self._net_cv:
-            self.network.partition(groups)
-        self.recorder.partition(self.clock.now(), groups)
-
-    def heal(self) -> None:
-        with self._net_cv:
-            self.network.heal()
-        self.recorder.heal(self.clock.now())
 
     # ---- clients ----------------------------------------------------------------------
 
-    def _client(self, client_id: int, guess: int) -> None:
-        sc, n = self.sc, self.sc.nodes
-        payload = "x" * sc.payload_bytes
-        retry, timeout = sc.client_retry_ms / 1000, sc.client_timeout_ms / 1000
-        hop = sc.network.latency_ms / 1000  # a client is one network hop from the nodes
-        seq = 0
-        time.sleep(hop)
-        while self.clients_on:
-            seq += 1
-            request = Propose(f"c{client_id}.{seq}", payload)
-            node = self.nodes[guess]
-            if node is None:
-                guess = (guess + 1) % n
-                time.sleep(retry)
-                continue
-            node.inbox.put(request)
-            try:
-                outcome, value = request.future.result(timeout)
-            except FutureTimeout:
-                guess = (guess + 1) % n
-                continue
-            if outcome == OK:
-                time.sleep(2 * hop)  # the ack back, the next request out
-                continue
-            if outcome == LOST:
-                guess = (guess + 1) % n if not self.alive(guess) else guess
-            else:
-                guess = value if value >= 0 else (guess + 1) % n
-            time.sleep(retry)
+    def _client(self, script: ClientScript) -> None:
+        """_client runs a client's script, blocking on each pause and request."""
+        heard: Outcome | None = None
+        while (step := advance(script, heard)) is not None:
+            heard = self._step(step)
 
-    def start_clients(self, leader: int) -> None:
-        self.clients_on = True
-        for c in range(self.sc.clients):
-            t = threading.Thread(target=self._client, args=(c, leader), name=f"client-{c}")
+    def _step(self, step: Pause | Request) -> Outcome | None:
+        if isinstance(step, Pause):
+            time.sleep(step.s)
+            return None
+        node = self.nodes[step.node]
+        if node is None:
+            return DOWN
+        future: Future[Outcome] = Future()
+        node.inbox.put(Proposal(step.cmd, self.payload, future))
+        try:
+            return future.result(self.sc.client_timeout_ms / 1000)
+        except FutureTimeout:
+            return NO_ANSWER
+
+    def start_clients(self, scripts: list[ClientScript]) -> None:
+        for c, script in enumerate(scripts):
+            t = threading.Thread(target=self._client, args=(script,), name=f"client-{c}")
             self._client_threads.append(t)
             t.start()
-
-    def stop_clients(self) -> None:
-        self.clients_on = False
 
     # ---- the scenario -------------------------------------------------------------------
 
@@ -246,18 +192,16 @@ class ThreadCluster(Trial):
     def drive(self, script: Script, main: bool) -> None:
         """drive runs a script, blocking on each thing it waits for."""
         value: int | None = None
-        try:
-            while True:
-                wait = script.send(value)
-                value = None
-                if isinstance(wait, WaitLeader):
-                    value = self.wait_leader(wait.after_term)
-                elif not self.sleep_until(wait.until_us):
-                    if main:
-                        self.fail("timeout: scenario did not finish within timeout_ms")
-                    return
-        except StopIteration:
-            return
+        with self.time_limit(main):
+            while (wait := advance(script, value)) is not None:
+                value = self.wait(wait)
+
+    def wait(self, wait: Wait) -> int | None:
+        if isinstance(wait, WaitLeader):
+            return self.wait_leader(wait.after_term)
+        if not self.sleep_until(wait.until_us):
+            raise TimeUp
+        return None
 
     def request_stop(self) -> None:
         # Under overload thousands of node threads queue for the GIL, each holding
@@ -274,9 +218,6 @@ class ThreadCluster(Trial):
     def sample(self) -> None:
         self.peaks["threads_peak"] = max(self.peaks["threads_peak"], threading.active_count())
 
-    def messages(self) -> tuple[int, int]:
-        return self.network.sent, self.network.dropped
-
     def execute(self) -> None:
         net = threading.Thread(target=self._deliver_loop, name="network", daemon=True)
         net.start()
@@ -291,7 +232,7 @@ class ThreadCluster(Trial):
         finally:
             self._stopping.set()
             self._notify()  # a fault waiting for a leader gives up
-            self.stop_clients()
+            self.clients_on = False
             for node in self.nodes:
                 if node is not None:
                     node.stop()

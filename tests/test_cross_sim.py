@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from py_raft.fuzz import fuzz_scenario
+from py_raft.sim.fuzz import fuzz_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 GORAFT = ROOT / "go_raft" / "bin" / "goraft"

@@ -44,13 +44,12 @@ def test_memory_limit_ends_the_trial_as_a_recorded_failure(args: list[str]) -> N
 WEDGED = """
 import sys, threading
 from py_raft.scenario import parse_scenario
-from py_raft.trial import Trial
+from py_raft.realtime import RealTimeCluster
 
-class Wedged(Trial):
+class Wedged(RealTimeCluster):
     # A runtime that never comes back and ignores the request to stop.
     def execute(self): threading.Event().wait()
     def request_stop(self): pass
-    def messages(self): return (0, 0)
 
 sc = parse_scenario('{"timeout_ms": 200}')
 print(Wedged(sc, None, None, None).result("wedged"))

@@ -5,7 +5,7 @@ import io
 import pytest
 
 from py_raft.core import Entry
-from py_raft.fuzz import fuzz_scenario, run_seed
+from py_raft.sim.fuzz import fuzz_scenario, run_seed
 from py_raft.invariants import Invariants, SafetyViolation
 from py_raft.scenario import scenario_from_dict
 from py_raft.sim import Sim
@@ -96,7 +96,8 @@ def test_sim_single_node_replication_terminates() -> None:
 
 def test_sim_replication_applies_one_order_everywhere() -> None:
     sim = _sim(kind="replication", nodes=5, clients=8, duration_ms=300)
-    logs = [kv.last_index for kv in sim.kv]
-    assert sim.recorder.acks > 0
+    kvs = [host.kv for host in sim.hosts if host is not None]
+    logs = [kv.last_index for kv in kvs]
+    assert sim.recorder.acks > 0 and len(kvs) == 5
     assert len(set(logs)) == 1, f"nodes applied up to different indices: {logs}"
-    assert all(kv.data == sim.kv[0].data for kv in sim.kv)
+    assert all(kv.data == kvs[0].data for kv in kvs)

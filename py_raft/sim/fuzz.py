@@ -4,7 +4,7 @@
 failing seed reproduces in either language. The simulator checks the Figure 3
 properties after every event and raises `SafetyViolation` on the first break.
 
-    python -m py_raft.fuzz --seeds 100000 --jobs 2
+    python -m py_raft.sim.fuzz --seeds 100000 --jobs 2
 """
 
 import argparse
@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from py_raft.core import SplitMix64, derive_seed
 from py_raft.scenario import Scenario, scenario_from_dict
-from py_raft.sim import Sim
+from py_raft.sim.sim import Sim
 
 FUZZ_STREAM = 0xF0225EED
 DURATION_MS = 1500
@@ -65,7 +65,7 @@ def _run_range(bounds: tuple[int, int]) -> list[tuple[int, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m py_raft.fuzz")
+    p = argparse.ArgumentParser(prog="python -m py_raft.sim.fuzz")
     p.add_argument("--seeds", type=int, default=500)
     p.add_argument("--first", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1)
