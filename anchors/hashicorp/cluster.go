@@ -17,10 +17,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-
-	graft "raftbench/go_raft/raft"
-	grecorder "raftbench/go_raft/recorder"
-	"raftbench/go_raft/scenario"
 )
 
 type server struct {
@@ -35,8 +31,8 @@ type server struct {
 }
 
 type cluster struct {
-	sc    *scenario.Scenario
-	rec   *grecorder.Recorder
+	sc    *scenario
+	rec   *recorder
 	net   *netModel
 	start time.Time
 	conf  raft.Configuration
@@ -45,7 +41,7 @@ type cluster struct {
 	servers []*server
 }
 
-func newCluster(sc *scenario.Scenario, rec *grecorder.Recorder) *cluster {
+func newCluster(sc *scenario, rec *recorder) *cluster {
 	c := &cluster{
 		sc: sc, rec: rec, start: time.Now(),
 		net: newNetModel(sc.Network.LatencyMs, sc.Network.JitterMs, sc.Network.DropRate, uint64(sc.Seed)),
@@ -142,16 +138,16 @@ func (c *cluster) observe(id int, r *raft.Raft, ch <-chan raft.Observation, stop
 	for {
 		select {
 		case o := <-ch:
-			role := graft.Follower
+			role := "follower"
 			switch o.Data.(raft.RaftState) {
 			case raft.Candidate:
-				role = graft.Candidate
+				role = "candidate"
 			case raft.Leader:
-				role = graft.Leader
+				role = "leader"
 			case raft.Shutdown:
 				continue
 			}
-			c.rec.State(c.now(), id, role, int(r.CurrentTerm()))
+			c.rec.state(c.now(), id, role, int(r.CurrentTerm()))
 		case <-stop:
 			return
 		}
@@ -175,7 +171,7 @@ func (c *cluster) crash(id int) {
 		}
 	}
 	s.trans.DisconnectAll()
-	c.rec.Crash(c.now(), id)
+	c.rec.crash(c.now(), id)
 	_ = r.Shutdown().Error()
 	r.DeregisterObserver(s.obs)
 	close(s.stop)
@@ -186,7 +182,7 @@ func (c *cluster) restart(id int) error {
 	s := c.servers[id]
 	s.trans = c.newTransport(s)
 	c.linkAll()
-	c.rec.Restart(c.now(), id)
+	c.rec.restart(c.now(), id)
 	return c.startServer(s)
 }
 
@@ -242,7 +238,7 @@ func encode(cmd, payload string) []byte { return []byte(cmd + "\x00" + payload) 
 
 func (f *fsm) Apply(l *raft.Log) any {
 	cmd, _, _ := strings.Cut(string(l.Data), "\x00")
-	f.c.rec.Apply(f.c.now(), f.id, int(l.Index), graft.Entry{Term: int(l.Term), Cmd: cmd})
+	f.c.rec.apply(f.c.now(), f.id, int(l.Index), int(l.Term), cmd)
 	return nil
 }
 

@@ -2,11 +2,9 @@ module raftbench/anchors/hashicorp
 
 go 1.24
 
-require github.com/hashicorp/raft v1.7.3
-
 require (
 	github.com/hashicorp/go-hclog v1.6.2
-	raftbench/go_raft v0.0.0
+	github.com/hashicorp/raft v1.7.3
 )
 
 require (
@@ -20,5 +18,3 @@ require (
 	github.com/mattn/go-isatty v0.0.14 // indirect
 	golang.org/x/sys v0.13.0 // indirect
 )
-
-replace raftbench/go_raft => ../../go_raft

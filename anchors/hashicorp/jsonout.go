@@ -1,14 +1,14 @@
 package main
 
-// The result is printed with encoding/json. go_raft's recorder and scenario
-// build their objects as ordered key-value lists (its internal pyjson.Obj, a
-// slice of struct{Key string; Value any}); ordered turns any such list into
-// JSON with its keys in order, so the anchor needs no copy of that code.
+// The result is printed with encoding/json, its objects with their keys in the
+// protocol's order (ordered).
 
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -38,7 +38,7 @@ func (o ordered) MarshalJSON() ([]byte, error) {
 		k, _ := json.Marshal(m.key)
 		b.Write(k)
 		b.WriteByte(':')
-		v, err := json.Marshal(plain(m.value))
+		v, err := json.Marshal(m.value)
 		if err != nil {
 			return nil, err
 		}
@@ -48,28 +48,8 @@ func (o ordered) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// plain converts a slice of {Key string; Value any} structs into ordered.
-func plain(v any) any {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() != reflect.Struct {
-		return v
-	}
-	et := rv.Type().Elem()
-	kf, okK := et.FieldByName("Key")
-	vf, okV := et.FieldByName("Value")
-	if !okK || !okV || kf.Type.Kind() != reflect.String {
-		return v
-	}
-	out := make(ordered, rv.Len())
-	for i := range rv.Len() {
-		e := rv.Index(i)
-		out[i] = member{e.FieldByIndex(kf.Index).String(), e.FieldByIndex(vf.Index).Interface()}
-	}
-	return out
-}
-
 func dumps(v any) string {
-	b, err := json.Marshal(plain(v))
+	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
 	}
@@ -82,4 +62,27 @@ func processCPU() (user, sys float64) {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return tv(ru.Utime), tv(ru.Stime)
+}
+
+func cpuSeconds() float64 {
+	user, sys := processCPU()
+	return user + sys
+}
+
+// procStatusKb is one numeric field of /proc/self/status (VmRSS, VmHWM in kB;
+// Threads), 0 where it cannot be read.
+func procStatusKb(key string) int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, key+":"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				v, _ := strconv.Atoi(f[0])
+				return v
+			}
+		}
+	}
+	return 0
 }

@@ -4,9 +4,8 @@
 //
 //	anchor-hashicorp --scenario FILE|- [--trace FILE]
 //
-// The scenario is parsed by go_raft's own parser, so bad input gets the
-// same one-line errors; fields hashicorp/raft cannot honour are refused
-// (refuse.go).
+// Bad input gets the one-line errors of the project's drivers (scenario.go);
+// fields hashicorp/raft cannot honour are refused (refuse.go).
 package main
 
 import (
@@ -16,9 +15,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-
-	grecorder "raftbench/go_raft/recorder"
-	"raftbench/go_raft/scenario"
 )
 
 const libraryPath = "github.com/hashicorp/raft"
@@ -62,10 +58,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		defer f.Close()
 		trace = bufio.NewWriterSize(f, 1<<16)
 	}
-	t := newTrial(&sc, func(onLeader func()) *grecorder.Recorder { return grecorder.New(trace, onLeader) })
+	t := newTrial(&sc, func(onLeader func()) *recorder { return newRecorder(trace, onLeader) })
 	res := t.run()
 	if trace != nil {
-		if err := t.rec.Flush(); err != nil {
+		if err := t.rec.flush(); err != nil {
 			fmt.Fprintf(stderr, "anchor-hashicorp: writing the trace: %v\n", err)
 		}
 	}
@@ -93,7 +89,7 @@ func parseFlags(args []string) map[string]string {
 	return out
 }
 
-func readScenario(path string, stdin io.Reader) scenario.Scenario {
+func readScenario(path string, stdin io.Reader) scenario {
 	var data []byte
 	var err error
 	if path == "-" {
@@ -104,7 +100,7 @@ func readScenario(path string, stdin io.Reader) scenario.Scenario {
 	if err != nil {
 		fail("--scenario: cannot read %s: %v", path, err)
 	}
-	sc, err := scenario.Parse(string(data))
+	sc, err := parseScenario(data)
 	if err != nil {
 		fail("%s", err.Error())
 	}

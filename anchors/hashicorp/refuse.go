@@ -1,16 +1,12 @@
 package main
 
-import (
-	"fmt"
-
-	"raftbench/go_raft/scenario"
-)
+import "fmt"
 
 // refusal names the first scenario field, set away from its default, that
 // hashicorp/raft cannot honour; "" when it can run the scenario as written.
 // A refused field is never silently ignored (docs/anchors.md).
-func refusal(sc *scenario.Scenario) string {
-	d := scenario.Default()
+func refusal(sc *scenario) string {
+	d := defaultScenario()
 	lo, hi := sc.ElectionTimeoutMs[0], sc.ElectionTimeoutMs[1]
 	switch {
 	case hi != 2*lo:
@@ -21,7 +17,7 @@ func refusal(sc *scenario.Scenario) string {
 	case sc.HeartbeatMs != d.HeartbeatMs:
 		return "heartbeat_ms: hashicorp/raft's leader heartbeats every HeartbeatTimeout/10 to /5; " +
 			"only the default 50 is accepted"
-	case len(sc.Faults) > 0:
+	case sc.Faults > 0:
 		return "faults: not supported by anchor-hashicorp (failover crashes the leader itself)"
 	case sc.FirstElectionTimeoutMs != nil:
 		return "first_election_timeout_ms: hashicorp/raft draws its first timeout like every other; must be null"

@@ -2,12 +2,13 @@ package main
 
 // One trial (docs/protocol.md, "What the scenarios do"): election, failover
 // or replication, with the watchdog that keeps timeout_ms and
-// memory_limit_mb, and the result built from go_raft's recorder, so that
-// every metric means what it means for the project's own drivers.
+// memory_limit_mb, and the result built from the recorder (record.go), whose
+// metrics mean what they mean for the project's own drivers.
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -17,11 +18,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-
-	graft "raftbench/go_raft/raft"
-	grecorder "raftbench/go_raft/recorder"
-	gresult "raftbench/go_raft/result"
-	"raftbench/go_raft/scenario"
 )
 
 const watchdogPoll = 100 * time.Millisecond
@@ -45,7 +41,7 @@ type trial struct {
 	threadsPeak, goroutinesPeak int
 }
 
-func newTrial(sc *scenario.Scenario, rec func(onLeader func()) *grecorder.Recorder) *trial {
+func newTrial(sc *scenario, rec func(onLeader func()) *recorder) *trial {
 	t := &trial{
 		rng:      rand.New(rand.NewPCG(uint64(sc.Seed), 0x636c69)),
 		leaderCh: make(chan struct{}, 1), stopping: make(chan struct{}), enough: make(chan struct{}),
@@ -95,8 +91,8 @@ func (t *trial) waitLeader(minTerm int) (leader, term int, ok bool) {
 	tick := time.NewTicker(5 * time.Millisecond) // a missed signal costs at most this
 	defer tick.Stop()
 	for {
-		leader, term, _ := t.rec.Snapshot()
-		if leader != graft.None && term > minTerm {
+		leader, term := t.rec.snapshot()
+		if leader != noLeader && term > minTerm {
 			return leader, term, true
 		}
 		select {
@@ -111,7 +107,7 @@ func (t *trial) waitLeader(minTerm int) (leader, term int, ok bool) {
 func (t *trial) watchdog(quit <-chan struct{}) {
 	tick := time.NewTicker(watchdogPoll)
 	defer tick.Stop()
-	limit := scenario.Us(t.sc.TimeoutMs)
+	limit := us(t.sc.TimeoutMs)
 	for {
 		select {
 		case <-quit:
@@ -119,10 +115,10 @@ func (t *trial) watchdog(quit <-chan struct{}) {
 		case <-tick.C:
 		}
 		t.mu.Lock()
-		t.threadsPeak = max(t.threadsPeak, gresult.OSThreads())
+		t.threadsPeak = max(t.threadsPeak, procStatusKb("Threads"))
 		t.goroutinesPeak = max(t.goroutinesPeak, runtime.NumGoroutine())
 		t.mu.Unlock()
-		if kb, ok := gresult.RSSKb(); ok && t.sc.MemoryLimitMb > 0 && float64(kb) > t.sc.MemoryLimitMb*1024 {
+		if kb := procStatusKb("VmRSS"); t.sc.MemoryLimitMb > 0 && float64(kb) > t.sc.MemoryLimitMb*1024 {
 			t.stop(fmt.Sprintf("memory: resident set %d MB passed memory_limit_mb %g", kb/1024, t.sc.MemoryLimitMb))
 		}
 		if t.now() >= limit {
@@ -133,7 +129,7 @@ func (t *trial) watchdog(quit <-chan struct{}) {
 
 // run runs the trial and returns its result object.
 func (t *trial) run() any {
-	cpuStart := gresult.CPUSeconds()
+	cpuStart := cpuSeconds()
 	quit := make(chan struct{})
 	go t.watchdog(quit)
 	if err := t.boot(); err != nil {
@@ -153,7 +149,7 @@ func (t *trial) run() any {
 	elapsed := t.now()
 	t.shutdown()
 	close(quit)
-	cpuTrial := grecorder.RoundTo(gresult.CPUSeconds()-cpuStart, 6)
+	cpuTrial := math.Round((cpuSeconds()-cpuStart)*1e6) / 1e6
 	return t.result(elapsed, cpuTrial)
 }
 
@@ -176,7 +172,7 @@ func (t *trial) failovers() {
 		if _, _, ok := t.waitLeader(term); !ok {
 			return
 		}
-		t.rec.Failover(t.now() - crashed)
+		t.rec.failover(t.now() - crashed)
 		t.mu.Lock()
 		t.failoversDone++
 		t.mu.Unlock()
@@ -190,7 +186,7 @@ func (t *trial) failovers() {
 // replicate runs the closed-loop clients for duration_ms, or until
 // `commands` acks, then two heartbeats more so the followers apply all.
 func (t *trial) replicate() {
-	leader, _, _ := t.rec.Snapshot()
+	leader, _ := t.rec.snapshot()
 	t.mu.Lock()
 	t.window[0] = t.now()
 	t.mu.Unlock()
@@ -213,7 +209,7 @@ func (t *trial) replicate() {
 	t.clientsOn.Store(false)
 	end := t.now()
 	if t.sc.Commands != 0 {
-		_, end = t.rec.AckCount()
+		end = t.rec.lastAck()
 	}
 	t.mu.Lock()
 	t.window[1] = end
@@ -271,18 +267,16 @@ func (t *trial) client(id, guess int) {
 
 func (t *trial) ack(cmd string, index int, start int64) {
 	now := t.now()
-	t.rec.Ack(now, cmd, index, now-start)
-	if t.sc.Commands != 0 {
-		if acks, _ := t.rec.AckCount(); acks >= t.sc.Commands && t.clientsOn.CompareAndSwap(true, false) {
-			close(t.enough)
-		}
+	acks := t.rec.ack(now, cmd, index, now-start)
+	if t.sc.Commands != 0 && acks >= t.sc.Commands && t.clientsOn.CompareAndSwap(true, false) {
+		close(t.enough)
 	}
 }
 
 func (t *trial) result(elapsed int64, cpuTrial float64) any {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ok, err := gresult.Verdict(t.sc, t.rec, t.errMsg, t.failoversDone)
+	ok, err := t.rec.verdict(t.sc, t.errMsg, t.failoversDone)
 	var errV any
 	if !ok {
 		errV = err
@@ -291,18 +285,17 @@ func (t *trial) result(elapsed int64, cpuTrial float64) any {
 	if window[1] < window[0] {
 		window[1] = elapsed
 	}
-	var ru struct{ user, sys float64 }
-	ru.user, ru.sys = processCPU()
+	user, sys := processCPU()
 	return obj(
 		"impl", "anchor-hashicorp",
 		"ok", ok,
 		"error", errV,
-		"scenario", t.sc.ToJSON(),
-		"metrics", t.rec.Metrics(elapsed, window[1]-window[0], int(t.net.sent.Load()), int(t.net.dropped.Load()), nil, 0),
+		"scenario", t.sc.toJSON(),
+		"metrics", t.rec.metrics(elapsed, window[1]-window[0], t.net.sent.Load(), t.net.dropped.Load()),
 		"runtime", obj(
 			"wall_ms", float64(elapsed)/1000, "threads_peak", t.threadsPeak, "tasks_peak", 0,
-			"goroutines_peak", t.goroutinesPeak, "cpu_user_s", ru.user, "cpu_sys_s", ru.sys,
-			"max_rss_kb", gresult.PeakRSSKb(), "cpu_trial_s", cpuTrial),
+			"goroutines_peak", t.goroutinesPeak, "cpu_user_s", user, "cpu_sys_s", sys,
+			"max_rss_kb", procStatusKb("VmHWM"), "cpu_trial_s", cpuTrial),
 		"versions", obj("go", runtime.Version(), "hashicorp/raft", libraryVersion(),
 			"gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0))),
 	)
