@@ -7,13 +7,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GO_SRC := $(shell find go_raft -name '*.go' -o -name go.mod 2>/dev/null)
 GORAFT := go_raft/bin/goraft
+HASHICORP := anchors/hashicorp/bin/anchor-hashicorp
+HASHICORP_SRC := $(shell find anchors/hashicorp -name '*.go' -o -name 'go.*' 2>/dev/null)
 SEEDS ?= 100000
 
 .PHONY: setup test bench lint typecheck pytest gotest fuzz acceptance clean \
 	bench-check bench-baseline bench-micro
 
 # Quiet: only errors, then one line saying what is installed.
-setup: $(VENV)/.installed $(GORAFT)
+setup: $(VENV)/.installed $(GORAFT) $(HASHICORP)
 	@echo "setup: $(VENV) (raftbench, editable, with its dev tools) and $(GORAFT) are ready"
 
 $(VENV)/.installed: pyproject.toml
@@ -24,6 +26,11 @@ $(VENV)/.installed: pyproject.toml
 
 $(GORAFT): $(GO_SRC)
 	@cd go_raft && $(GO) build -o bin/goraft ./cmd/goraft
+
+# The hashicorp/raft anchor (docs/anchors.md): a module of its own that uses go_raft's
+# scenario parser and recorder, so it is rebuilt when either changes.
+$(HASHICORP): $(HASHICORP_SRC) $(GO_SRC)
+	@cd anchors/hashicorp && $(GO) build -o bin/anchor-hashicorp .
 
 bench: setup
 	$(VENV)/bin/raftbench run --preset quick
