@@ -60,3 +60,13 @@ def test_replayer_detects_a_missing_message_and_a_wrong_propose_result() -> None
     diffs = replay(vector)
     assert any("propose.index" in d for d in diffs), diffs
     assert any("messages" in d for d in diffs), diffs
+
+
+def test_replayer_detects_a_missing_restore_and_a_wrong_install_message() -> None:
+    vector = load(VECTOR_DIR / "snap_install_discards_conflicting_log.json")
+    step = vector["steps"][-1]
+    del step["expect"]["ready"]["restore"]
+    step["expect"]["ready"]["messages"][0][1]["match_index"] += 1
+    diffs = replay(vector)
+    assert any("unexpected" in d and "restore" in d for d in diffs), diffs
+    assert any("match_index" in d for d in diffs), diffs

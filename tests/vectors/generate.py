@@ -116,20 +116,20 @@ SNAP_COMPACT = ("Section 7, Figure 12: a snapshot replaces the committed entries
 SNAP_AE_BOUNDARY = ("Figure 2, AppendEntries receiver rule 2 after compaction (section 7): a "
                     "prevLogIndex equal to lastIncludedIndex is checked against lastIncludedTerm")
 SNAP_AE_BELOW = ("Section 7: the entries a snapshot covers are committed, so they match the "
-                 "leader's (Log Matching, Leader Completeness); an AppendEntries whose prevLogIndex "
-                 "lies inside the snapshot is taken from the snapshot's end, and its reply is the "
-                 "one an uncompacted log gives")
+                 "leader's (Log Matching, Leader Completeness); an AppendEntries whose "
+                 "prevLogIndex lies inside the snapshot is taken from the snapshot's end, and its "
+                 "reply is the one an uncompacted log gives")
 SNAP_HINT = ("Section 5.3 fast backtracking after compaction (section 7): the follower's "
              "conflict_index never points into its snapshot; it stops at lastIncludedIndex + 1")
 SNAP_VOTE = ("Figure 2, RequestVote receiver rule 2 and 5.4.1 after compaction: with every entry "
              "compacted, the last log index and term are lastIncludedIndex and lastIncludedTerm, "
              "for the up-to-date check and in the server's own RequestVote")
-SNAP_RESTART = ("Section 7 with Figure 2 State: a restarted server loads its snapshot (Ready.restore "
-                "resets the state machine), then the log after it; commitIndex and lastApplied "
-                "restart at lastIncludedIndex, and only later entries are applied")
-IS_SEND = ("Section 7: the leader sends InstallSnapshot to a follower that lags so far that its next "
-           "entry is discarded (nextIndex <= lastIncludedIndex); one chunk, offset 0, done true; "
-           "until the reply no entries are sent to it, a heartbeat resends the snapshot")
+SNAP_RESTART = ("Section 7 with Figure 2 State: a restarted server loads its snapshot "
+                "(Ready.restore resets the state machine), then the log after it; commitIndex and "
+                "lastApplied restart at lastIncludedIndex, and only later entries are applied")
+IS_SEND = ("Section 7: the leader sends InstallSnapshot to a follower that lags so far that its "
+           "next entry is discarded (nextIndex <= lastIncludedIndex); one chunk, offset 0, done "
+           "true; until the reply no entries are sent to it, a heartbeat resends the snapshot")
 IS_RULE_1 = "Figure 13, InstallSnapshot receiver rule 1: reply immediately if term < currentTerm"
 IS_RULE_6 = ("Figure 13, InstallSnapshot receiver rule 6: if an existing log entry has the same "
              "index and term as the snapshot's last included entry, retain log entries following "
