@@ -1264,6 +1264,8 @@ def snap_install_older_than_commit_ignored() -> V:
     r = v.step(1, InstallSnapshot(2, 0, 3, 1, b"sm@3"), 2000, storage=True)
     assert only_msg(r) == InstallSnapshotReply(2, 1, 4)
     assert r.snapshot is None and r.restore is None and v.core(1).last_included_index == 0
+    r = v.step(1, InstallSnapshot(2, 0, 4, 1, b"sm@4"), 3000, storage=True)
+    assert only_msg(r) == InstallSnapshotReply(2, 1, 4) and r.restore is None
     return v
 
 
