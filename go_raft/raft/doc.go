@@ -10,6 +10,8 @@
 //   - Step(msg, now): a message from a peer arrived;
 //   - Tick(now): the deadline from NextDeadline has passed;
 //   - Propose(cmd, payload, now): a client asks the leader to replicate a command;
+//   - Snapshot(index, data): the host hands over its state machine's image, when
+//     a Ready asked for one (SnapshotDue), and the log up to index is compacted;
 //   - New over a Storage: a (re)start from whatever was persisted.
 //
 // After any input the runtime calls Ready and carries out the returned Ready

@@ -32,7 +32,7 @@ from py_raft.core.progress import Progress
 from py_raft.core.ready import Ready
 from py_raft.core.rng import SplitMix64
 from py_raft.core.snapshot import Snapshot
-from py_raft.core.storage import SnapshotStorage, Storage
+from py_raft.core.storage import Storage
 
 _log = logging.getLogger("py_raft.core")
 
@@ -110,7 +110,10 @@ class Raft:
         self.election_deadline = now + self._first_election_timeout()
         self.heartbeat_deadline = 0
         self._ready = Ready()
-        snap = storage.snapshot() if isinstance(storage, SnapshotStorage) else None
+        # A Storage from before snapshots has no `snapshot` (see SnapshotStorage);
+        # getattr, not a runtime Protocol check, which costs as much as the rest of __init__.
+        load = getattr(storage, "snapshot", None)
+        snap: Snapshot | None = load() if load is not None else None
         if snap is not None:
             self._snapshot = snap
             self.last_included_index = snap.last_included_index
@@ -459,8 +462,8 @@ class Raft:
         ones follow it (the Figure 8 case).
         """
         majority, replicas = quorum.majority(len(self.members)), self.replicas
-        n = self.commit_index
-        while n < self.last_index and replicas.get(n + 1, 0) + 1 >= majority:
+        n, last = self.commit_index, self.last_index
+        while n < last and replicas.get(n + 1, 0) + 1 >= majority:
             n += 1
         if n > self.commit_index and self.term_at(n) == self.current_term:
             for index in range(self.commit_index + 1, n + 1):
