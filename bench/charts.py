@@ -41,6 +41,9 @@ NOMINAL_HEARTBEAT_MS = 50.0  # the scale scenario's heartbeat interval
 COLORS = {
     "go": "#00add8", "go-1p": "#1f4e79", "py-threads": "#d62728", "py-asyncio": "#2ca02c",
     "py-asyncio-uvloop": "#9467bd", "py-sim": "#7f7f7f", "go-sim": "#000000",
+    # The anchors, the libraries a user would pick instead (docs/anchors.md), in a
+    # family of their own, oranges and browns: hashicorp/raft and PySyncObj.
+    "anchor-hashicorp": "#f28e2b", "anchor-pysyncobj": "#8c510a",
 }
 
 

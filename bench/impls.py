@@ -4,11 +4,18 @@ An *implementation* is one way of running the cluster: a driver program plus the
 arguments and environment that pick its runtime. `go-1p` is the Go driver held to
 one OS thread running Go code (GOMAXPROCS=1), the fairest match for CPython's GIL.
 
+The *anchors* are the libraries a user would pick instead, run on the same
+scenarios (docs/anchors.md): `anchor-hashicorp` (hashicorp/raft, beside go) and
+`anchor-pysyncobj` (PySyncObj, beside py-asyncio). They are never a baseline;
+they run when named with --impl, or in the presets that list them
+(bench/presets.py), and only the scenarios their libraries can honour.
+
 The table can be replaced by a JSON file named in RAFTBENCH_DRIVERS, mapping an
 implementation to {"argv": [...], "env": {...}}; "{python}" in argv stands for this
 interpreter and "{root}" for the repository root. Tests use it to run fake drivers.
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -19,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GO_BINARY = ROOT / "go_raft" / "bin" / "goraft"
+HASHICORP_BINARY = ROOT / "anchors" / "hashicorp" / "bin" / "anchor-hashicorp"
+PYSYNCOBJ_SCRIPT = ROOT / "anchors" / "pysyncobj" / "anchor.py"
 OVERRIDE_ENV = "RAFTBENCH_DRIVERS"
 
 
@@ -30,10 +39,29 @@ class Impl(StrEnum):
     py_asyncio_uvloop = "py-asyncio-uvloop"
     py_sim = "py-sim"
     go_sim = "go-sim"
+    anchor_hashicorp = "anchor-hashicorp"
+    anchor_pysyncobj = "anchor-pysyncobj"
 
 
-ALL_IMPLS: tuple[str, ...] = tuple(i.value for i in Impl)
+# Each anchor and the driver of ours it is measured beside (the ratio's numerator).
+ANCHORS: dict[str, str] = {"anchor-hashicorp": "go", "anchor-pysyncobj": "py-asyncio"}
+# The project's own implementations, in the order tables and charts show them; the
+# anchors come after them there.
+ALL_IMPLS: tuple[str, ...] = tuple(i.value for i in Impl if i.value not in ANCHORS)
 SIMULATORS = frozenset({"py-sim", "go-sim"})
+# What the anchors' libraries can run: no scale search (its widened first
+# election timeout is refused by both), no fault schedule.
+ANCHOR_SCENARIOS = frozenset({"election", "failover", "replication", "capacity"})
+
+
+def runs(impl: str, scenario: str) -> bool:
+    """runs: whether an implementation can run a harness scenario at all."""
+    return impl not in ANCHORS or scenario in ANCHOR_SCENARIOS
+
+
+class DefaultImpls(list[str]):
+    """DefaultImpls is the list run when --impl is not given; a preset may widen it
+    with the anchors (bench/presets.py), never a list the user named."""
 
 
 def ideal(impls: tuple[str, ...] | list[str]) -> str | None:
@@ -52,9 +80,12 @@ class Driver:
 
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
+    requires: str | None = None  # a Python package the driver imports
 
     def missing(self) -> str | None:
         """missing says why the driver cannot run here, or None when it can."""
+        if self.requires and importlib.util.find_spec(self.requires) is None:
+            return f"the Python package {self.requires} is not installed (make setup)"
         exe = self.argv[0]
         if os.sep in exe:
             return None if os.access(exe, os.X_OK) else f"{exe} not found (build it first)"
@@ -72,6 +103,9 @@ def _builtin() -> dict[str, Driver]:
         "py-asyncio-uvloop": Driver((*py, "--runtime", "asyncio", "--loop", "uvloop")),
         "py-sim": Driver((*py, "--runtime", "sim")),
         "go-sim": Driver((go, "--runtime", "sim")),
+        "anchor-hashicorp": Driver((str(HASHICORP_BINARY),)),
+        "anchor-pysyncobj": Driver((sys.executable, str(PYSYNCOBJ_SCRIPT)),
+                                   requires="pysyncobj"),
     }
 
 
@@ -106,6 +140,7 @@ def unavailable(names: list[str]) -> dict[str, str]:
 
 
 def default_impls() -> tuple[list[str], dict[str, str]]:
-    """default_impls: every implementation that can run here, and those left out (why)."""
+    """default_impls: every implementation of ours (not the anchors) that can run here,
+    and those left out (why)."""
     missing = unavailable(list(ALL_IMPLS))
-    return [i for i in ALL_IMPLS if i not in missing], missing
+    return DefaultImpls(i for i in ALL_IMPLS if i not in missing), missing

@@ -9,11 +9,16 @@ Budgets (2 cores; each driver process costs ~0.2-0.5 s of start-up):
 * full: hours, large N;
 * paper: Figure 16 of the Raft paper (long: trials on the equal-timeout lines
   can run to their 120 s limit).
+
+The standard preset also runs the anchors (docs/anchors.md), each beside its
+reference driver, when --impl is not given; the others leave them out for time.
 """
 
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
+
+from bench.impls import ANCHORS, DefaultImpls, unavailable
 
 SCENARIOS = ("election", "failover", "replication", "capacity", "scale")
 
@@ -120,10 +125,23 @@ _PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Presets that run each anchor beside its reference driver when --impl is not given.
+ANCHORED_PRESETS = frozenset({"standard"})
+
+
+def with_anchors(impls: list[str]) -> list[str]:
+    """with_anchors: impls, then every anchor that can run here whose reference is in it."""
+    extra = [a for a, ref in ANCHORS.items() if ref in impls and a not in impls]
+    missing = unavailable(extra)
+    return [*impls, *(a for a in extra if a not in missing)]
+
+
 def preset_config(preset: str, impls: list[str]) -> RunConfig:
     """preset_config is the RunConfig of a preset for the given implementations."""
     vals = dict(_PRESETS[preset])
     scenarios = vals.pop("scenarios", SCENARIOS)
+    if preset in ANCHORED_PRESETS and isinstance(impls, DefaultImpls):
+        impls = with_anchors(impls)
     return RunConfig(preset=preset, impls=tuple(impls), scenarios=tuple(scenarios), **vals)
 
 

@@ -1,4 +1,6 @@
-"""Verdict: go ÷ each Python runtime, measure by measure, in plain words.
+"""Verdict: go ÷ each Python runtime, measure by measure, in plain words; and each
+driver of ours ÷ its anchor (go ÷ anchor-hashicorp, py-asyncio ÷ anchor-pysyncobj:
+the libraries a user would pick instead, docs/anchors.md) for ANCHOR_MEASURES.
 
 From the headline table (bench.analyze.headline) and the samples behind its
 medians, each verdict row is one ratio, median(go) / median(Python runtime),
@@ -23,10 +25,14 @@ import numpy as np
 import pandas as pd
 
 from bench import stats
+from bench.impls import ANCHORS
 from bench.units import MISSING, fmt, fmt_range
 
 BASE = "go"
 PYTHON_RUNTIMES: tuple[str, ...] = ("py-threads", "py-asyncio", "py-asyncio-uvloop")
+# The measures each driver is set beside its anchor in: what the runtimes, not
+# the timeouts, decide.
+ANCHOR_MEASURES: tuple[str, ...] = ("max_sustained_throughput", "cpu_per_command")
 MIN_CI_TRIALS = 5  # no CI is claimed from fewer trials (in the verdict or in a chart)
 HEADLINE_COLUMNS = ["measure", "nodes", "impl", "median", "ci_low", "ci_high", "unit", "bound"]
 
@@ -67,12 +73,13 @@ TOO_FEW = f"no conclusion (fewer than {MIN_CI_TRIALS} trials: no CI)"
 
 @dataclass(frozen=True)
 class Row:
-    """Row: one verdict, go ÷ one Python runtime for one measure at one N."""
+    """Row: one verdict, base ÷ other for one measure at one N: go ÷ a Python runtime,
+    or a driver of ours ÷ its anchor (then `python` holds the anchor)."""
 
     measure: str
     nodes: int | None
-    python: str
-    ratio: float  # median(go) / median(python)
+    python: str  # the other side: a Python runtime, or an anchor
+    ratio: float  # median(base) / median(python)
     ci_low: float  # NaN: no CI claimed
     ci_high: float
     go_value: float
@@ -85,6 +92,12 @@ class Row:
     winner: str | None  # BASE, the Python runtime, or None (no conclusion)
     conclusion: str
     sentence: str
+    base: str = BASE  # go, or the driver an anchor is set beside
+
+    @property
+    def column(self) -> str:
+        """column: the verdict table's column of this row, "go ÷ py-asyncio"."""
+        return f"{self.base} ÷ {self.python}"
 
     @property
     def ratio_text(self) -> str:
@@ -141,20 +154,21 @@ def capped(search: pd.DataFrame | None) -> set[str]:
     return {str(impl) for impl, g in search.groupby("impl") if bool(g.held.astype(bool).all())}
 
 
-def _winner(m: Measure, ratio: float, python: str) -> str | None:
+def _winner(m: Measure, ratio: float, python: str, base: str = BASE) -> str | None:
     if m.higher_is_better is None or not math.isfinite(ratio) or ratio == 1:
         return None
-    return BASE if (ratio > 1) == m.higher_is_better else python
+    return base if (ratio > 1) == m.higher_is_better else python
 
 
-def _separated(m: Measure, go: np.ndarray, py: np.ndarray, python: str) -> str | None:
+def _separated(m: Measure, go: np.ndarray, py: np.ndarray, python: str,
+               base: str = BASE) -> str | None:
     """_separated: who won every trial pair (no CI claimed), or None."""
     if m.higher_is_better is None or go.size == 0 or py.size == 0:
         return None
     if go.min() > py.max():
-        return BASE if m.higher_is_better else python
+        return base if m.higher_is_better else python
     if go.max() < py.min():
-        return python if m.higher_is_better else BASE
+        return python if m.higher_is_better else base
     return None
 
 
@@ -174,17 +188,17 @@ def _overlap(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool | None:
 
 def _judge(m: Measure, ratio: float, lo: float, hi: float, go: np.ndarray, py: np.ndarray,
            python: str, harness: bool, lower_bounds: set[str],
-           overlap: bool | None = None) -> tuple[str | None, str]:
-    """_judge: the winner (or None) and the conclusion in words."""
+           overlap: bool | None = None, base: str = BASE) -> tuple[str | None, str]:
+    """_judge: the winner (or None) and the conclusion in words; go stands for base."""
     if harness:
         return None, HARNESS_BOUND
     if not math.isfinite(ratio):
         return None, "no conclusion (a median is zero or missing)"
     if go.size == 0 and py.size == 0:  # single values: no CI
-        if BASE in lower_bounds and python in lower_bounds:
+        if base in lower_bounds and python in lower_bounds:
             return None, "no conclusion: both held at every N tried"
-        winner = _winner(m, ratio, python)
-        loser = python if winner == BASE else BASE
+        winner = _winner(m, ratio, python, base)
+        loser = python if winner == base else base
         if winner is None:
             return None, "the same (one value each)"
         if loser in lower_bounds:  # the loser's value is only a lower bound
@@ -195,26 +209,27 @@ def _judge(m: Measure, ratio: float, lo: float, hi: float, go: np.ndarray, py: n
             return winner, _better(m, winner, ratio) + " (the two values' 95% CIs are apart)"
         return winner, _better(m, winner, ratio) + " (one value each, no CI)"
     if math.isnan(lo) or math.isnan(hi):
-        won = _separated(m, go, py, python)
+        won = _separated(m, go, py, python, base)
         if won is None:
             return None, TOO_FEW
         return won, (_better(m, won, ratio)
                      + f" (every trial agrees; no CI from fewer than {MIN_CI_TRIALS} trials)")
     if lo <= 1 <= hi:
         return None, NO_DIFFERENCE
-    winner = _winner(m, ratio, python)
+    winner = _winner(m, ratio, python, base)
     if winner is None:
         return None, "no direction for this measure"
     return winner, _better(m, winner, ratio)
 
 
-def _values_text(go: float, py: float, unit: str, python: str, lower_bounds: set[str]) -> str:
+def _values_text(go: float, py: float, unit: str, python: str, lower_bounds: set[str],
+                 base: str = BASE) -> str:
     g, p = fmt(go, unit), fmt(py, unit)
-    if BASE in lower_bounds:
+    if base in lower_bounds:
         g = f"≥ {g}"
     if python in lower_bounds:
         p = f"≥ {p}"
-    return f"{BASE} {g}, {python} {p}"
+    return f"{base} {g}, {python} {p}"
 
 
 def verdict(headline: pd.DataFrame, samples: Samples | None = None,
@@ -245,15 +260,32 @@ def verdict(headline: pd.DataFrame, samples: Samples | None = None,
             py_rec = table.get((name, n, python))
             if py_rec is not None:
                 rows.append(_row(name, n, python, go_rec, py_rec, raw, lower_bounds))
+    return rows + anchor_rows(table, raw, cells)
+
+
+def anchor_rows(table: Mapping[tuple[str, int | None, str], Mapping[str, Any]],
+                raw: Mapping[tuple[str, int | None, str], np.ndarray],
+                cells: Sequence[tuple[str, int | None]]) -> list[Row]:
+    """anchor_rows: each driver of ours ÷ its anchor, for ANCHOR_MEASURES, at every N
+    where both were measured; after the go rows, in the same order of measures."""
+    rows = []
+    for name, n in cells:
+        if name not in ANCHOR_MEASURES:
+            continue
+        for anchor, ref in ANCHORS.items():
+            ref_rec, anchor_rec = table.get((name, n, ref)), table.get((name, n, anchor))
+            if ref_rec is not None and anchor_rec is not None:
+                rows.append(_row(name, n, anchor, ref_rec, anchor_rec, raw, set(), ref))
     return rows
 
 
 def _row(name: str, n: int | None, python: str, go_rec: Mapping[str, Any],
          py_rec: Mapping[str, Any], raw: Mapping[tuple[str, int | None, str], np.ndarray],
-         lower_bounds: set[str]) -> Row:
+         lower_bounds: set[str], base: str = BASE) -> Row:
+    """_row: base ÷ python for one measure at one N (go_rec is base's headline row)."""
     m = _measure(name)
     empty = np.array([], dtype=float)
-    go = raw.get((name, n, BASE), empty)
+    go = raw.get((name, n, base), empty)
     py = raw.get((name, n, python), empty)
     go_med, py_med = float(go_rec["median"]), float(py_rec["median"])
     lo = hi = math.nan
@@ -268,25 +300,27 @@ def _row(name: str, n: int | None, python: str, go_rec: Mapping[str, Any],
     harness = "harness" in (_bound(go_rec), _bound(py_rec))
     caps = lower_bounds if name == "largest_stable_n" else set()
     winner, conclusion = _judge(m, ratio, lo, hi, go, py, python, harness, caps,
-                                _overlap(go_rec, py_rec))
+                                _overlap(go_rec, py_rec), base)
     unit = str(go_rec.get("unit") or "")
-    limit = ("" if (BASE in caps) == (python in caps) else "≥" if BASE in caps else "≤")
+    limit = ("" if (base in caps) == (python in caps) else "≥" if base in caps else "≤")
     row = Row(name, n, python, ratio, lo, hi, go_med, py_med, unit, int(go.size),
-              int(py.size), "harness" if harness else "runtime", limit, winner, conclusion, "")
+              int(py.size), "harness" if harness else "runtime", limit, winner, conclusion, "",
+              base)
     at = f" at N={n}" if n is not None else ""
-    sentence = (f"{BASE} {m.verb} {row.ratio_text} {m.of} {python}{at} "
-                f"({_values_text(go_med, py_med, unit, python, caps)}) — {conclusion}.")
+    sentence = (f"{base} {m.verb} {row.ratio_text} {m.of} {python}{at} "
+                f"({_values_text(go_med, py_med, unit, python, caps, base)}) — {conclusion}.")
     return Row(**{**row.__dict__, "sentence": sentence})
 
 
 def table(rows: Sequence[Row]) -> pd.DataFrame:
-    """table: the verdict as one line per measure and N, one column per Python runtime;
-    a cell is "ratio (CI): conclusion"."""
-    cols = ["measure", "N"] + [f"{BASE} ÷ {p}" for p in PYTHON_RUNTIMES]
+    """table: the verdict as one line per measure and N, one column per Python runtime
+    and one per anchor; a cell is "ratio (CI): conclusion"."""
+    cols = (["measure", "N"] + [f"{BASE} ÷ {p}" for p in PYTHON_RUNTIMES]
+            + [f"{ref} ÷ {anchor}" for anchor, ref in ANCHORS.items()])
     data: dict[tuple[str, int | None], dict[str, str]] = {}
     for r in rows:
         cell = data.setdefault((r.measure, r.nodes), {})
-        cell[f"{BASE} ÷ {r.python}"] = f"{r.ratio_text}: {_short(r)}"
+        cell[r.column] = f"{r.ratio_text}: {_short(r)}"
     out = []
     for (name, n), cell in data.items():
         m = _measure(name)

@@ -1,4 +1,5 @@
-"""Versus: every cell of a run against go, as a ratio with its CI and p value.
+"""Versus: every cell of a run against go, as a ratio with its CI and p value (the
+anchors' cells too, after ours).
 
 A cell is one scenario x variant x N x metric. For each implementation other than
 go: median(impl) / median(go), its 95% bootstrap CI (claimed only from
@@ -14,7 +15,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from bench import stats
-from bench.impls import ALL_IMPLS
+from bench.impls import ALL_IMPLS, ANCHORS
 from bench.verdict import BASE, MIN_CI_TRIALS
 
 METRICS = ["throughput_ops_s", "commit_p99_ms", "cpu_us_per_cmd", "first_leader_ms",
@@ -32,7 +33,7 @@ def versus_go(vals: pd.DataFrame) -> pd.DataFrame:
         base = cell[cell.impl == BASE].value.to_numpy(dtype=float)
         if base.size == 0:
             continue
-        for impl in [i for i in ALL_IMPLS if i != BASE and i in set(cell.impl)]:
+        for impl in [i for i in (*ALL_IMPLS, *ANCHORS) if i != BASE and i in set(cell.impl)]:
             x = cell[cell.impl == impl].value.to_numpy(dtype=float)
             c = stats.compare(base, x)
             ci = min(x.size, base.size) >= MIN_CI_TRIALS
