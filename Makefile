@@ -54,7 +54,7 @@ gotest: setup
 # The long checks, outside CI: 100,000 fuzz seeds per simulator, and the
 # acceptance runs of every real-time driver.
 fuzz: setup
-	$(PY) -m py_raft.fuzz --seeds $(SEEDS) --jobs $$(nproc)
+	$(PY) -m py_raft.sim.fuzz --seeds $(SEEDS) --jobs $$(nproc)
 	$(GORAFT) fuzz --seeds $(SEEDS) --jobs $$(nproc)
 
 acceptance: setup
