@@ -116,3 +116,47 @@ def test_election_and_failover_complete(impl: str) -> None:
     assert res["ok"] is True, res["error"]
     assert len(res["metrics"]["failover_ms"]) == 2
     assert all(x > 0 for x in res["metrics"]["failover_ms"])
+
+
+def test_the_standard_preset_adds_each_anchor_beside_its_reference_unless_impls_are_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import impls, presets
+
+    monkeypatch.setattr(impls.Driver, "missing", lambda self: None)
+    defaults = impls.DefaultImpls(["go", "py-threads", "py-asyncio"])
+    assert presets.preset_config("standard", defaults).impls == (
+        "go", "py-threads", "py-asyncio", "anchor-hashicorp", "anchor-pysyncobj")
+    assert presets.preset_config("standard", impls.DefaultImpls(["py-threads"])).impls == (
+        "py-threads",)
+    assert presets.preset_config("quick", defaults).impls == ("go", "py-threads", "py-asyncio")
+    assert presets.preset_config("standard", ["go"]).impls == ("go",)  # named: kept as is
+    assert not any(impls.runs(a, "scale") for a in ANCHORS)
+    assert all(impls.runs(a, "capacity") for a in ANCHORS)
+
+
+def test_each_driver_is_set_beside_its_anchor_with_a_bootstrap_ci() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from bench import stats, verdict
+
+    ours = {"go": [600.0, 610, 590, 605, 595], "py-asyncio": [100.0, 98, 102, 101, 99]}
+    anchors = {"anchor-hashicorp": [500.0, 490, 510, 505, 495],
+               "anchor-pysyncobj": [50.0, 49, 51, 52, 48]}
+    samples = {("max_sustained_throughput", 3, i): np.array(v)
+               for i, v in (ours | anchors).items()}
+    head = pd.DataFrame([{"measure": "max_sustained_throughput", "nodes": 3, "impl": i,
+                          "median": float(np.median(v)), "ci_low": np.nan, "ci_high": np.nan,
+                          "unit": "cmd/s", "bound": "runtime"} for i, v in samples.items()],
+                        columns=verdict.HEADLINE_COLUMNS)
+    head = head.astype({"nodes": "Int64"})
+    rows = [r for r in verdict.verdict(head, samples) if r.python in ANCHORS]
+    assert [(r.base, r.python) for r in rows] == [("go", "anchor-hashicorp"),
+                                                  ("py-asyncio", "anchor-pysyncobj")]
+    for r in rows:
+        c = stats.compare(base=anchors[r.python], new=ours[r.base])
+        assert (r.ratio, r.ci_low, r.ci_high) == (c.ratio, c.ci_low, c.ci_high)
+        assert r.winner == r.base and r.sentence.startswith(f"{r.base} sustains ")
+    table = verdict.table(rows)
+    assert "go ÷ anchor-hashicorp" in table.columns
+    assert "py-asyncio ÷ anchor-pysyncobj" in table.columns
