@@ -145,10 +145,10 @@ def test_each_driver_is_set_beside_its_anchor_with_a_bootstrap_ci() -> None:
                "anchor-pysyncobj": [50.0, 49, 51, 52, 48]}
     samples = {("max_sustained_throughput", 3, i): np.array(v)
                for i, v in (ours | anchors).items()}
-    head = pd.DataFrame([{"measure": "max_sustained_throughput", "nodes": 3, "impl": i,
-                          "median": float(np.median(v)), "ci_low": np.nan, "ci_high": np.nan,
-                          "unit": "cmd/s", "bound": "runtime"} for i, v in samples.items()],
-                        columns=verdict.HEADLINE_COLUMNS)
+    recs = [{"measure": "max_sustained_throughput", "nodes": 3, "impl": i,
+             "median": float(np.median(v)), "ci_low": np.nan, "ci_high": np.nan,
+             "unit": "cmd/s", "bound": "runtime"} for i, v in (ours | anchors).items()]
+    head = pd.DataFrame(recs, columns=verdict.HEADLINE_COLUMNS)
     head = head.astype({"nodes": "Int64"})
     rows = [r for r in verdict.verdict(head, samples) if r.python in ANCHORS]
     assert [(r.base, r.python) for r in rows] == [("go", "anchor-hashicorp"),
