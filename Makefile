@@ -74,4 +74,4 @@ bench-micro: setup
 	cd go_raft && $(GO) test -run '^$$' -bench . -benchmem ./raft/
 
 clean:
-	rm -rf $(VENV) go_raft/bin .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) go_raft/bin anchors/hashicorp/bin .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from bench import __version__, args, session, store
 from bench.gate import PROBES
-from bench.impls import ALL_IMPLS
+from bench.impls import ALL_IMPLS, ANCHORS
 from bench.presets import SCENARIOS, Preset
 from bench.typer_errors import OneLineErrors
 
@@ -53,7 +53,7 @@ def run(
         help="Settings for a time budget: quick (~3 min), standard (~20 min), full (hours), "
         "paper (Raft Figure 16).")] = None,
     impl: Annotated[list[str] | None, typer.Option(
-        help=f"Implementations, comma-separated: {', '.join(ALL_IMPLS)}. "
+        help=f"Implementations, comma-separated: {', '.join([*ALL_IMPLS, *sorted(ANCHORS)])}. "
         "Default: every one that can run here.")] = None,
     scenario: Annotated[list[str] | None, typer.Option(
         help=f"Scenarios, comma-separated: {', '.join(SCENARIOS)}. Default: the preset's.")] = None,

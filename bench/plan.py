@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.impls import SIMULATORS, ideal
+from bench.impls import SIMULATORS, ideal, runs
 from bench.presets import RunConfig
 
 
@@ -157,11 +157,13 @@ def fixed_trials(cfg: RunConfig) -> Iterator[Trial]:
 
 
 def scenario_impls(cfg: RunConfig, scenario: str) -> list[str]:
-    """scenario_impls: who runs a scenario; capacity and scale run one simulator only."""
+    """scenario_impls: who runs a scenario; capacity and scale run one simulator only,
+    and an anchor only the scenarios its library can run."""
+    able = [i for i in cfg.impls if runs(i, scenario)]
     if scenario not in ("capacity", "scale"):
-        return list(cfg.impls)
-    best = ideal(cfg.impls)
-    return [i for i in cfg.impls if i not in SIMULATORS or i == best]
+        return able
+    best = ideal(able)
+    return [i for i in able if i not in SIMULATORS or i == best]
 
 
 def scale_sizes(cfg: RunConfig) -> list[int]:

@@ -1,8 +1,9 @@
 """Report: summary.csv, headline.csv, verdict.md, charts/ and one self-contained
 report.html for a run directory.
 
-The page opens with the verdict (go ÷ each Python runtime, bench.verdict), then the
-headline measures, the scale search, the charts, and only then the long tables.
+The page opens with the verdict (go ÷ each Python runtime, and each driver ÷ its
+library anchor; bench.verdict), then the headline measures, the scale search,
+the charts, and only then the long tables.
 Every number is written for readers (bench.units). Everything is recomputed from
 results.jsonl, so a report can be remade at any time (after a resume, or with a
 newer harness).
@@ -282,7 +283,8 @@ def render_html(path: Path, summ: pd.DataFrame, charts: list[Any],
     body = [
         f"<h1>raftbench report: {html.escape(path.name)}</h1>",
         _run_line(meta, env),
-        _section("Verdict: go ÷ each Python runtime", verdict_html(rows, head)),
+        _section("Verdict: go ÷ each Python runtime, each driver ÷ its anchor",
+                 verdict_html(rows, head)),
         _section("Headline measures (median and 95% CI; ‡ = harness-bound)",
                  _table_or(headline_table(head, search),
                            "no headline measure (capacity sweep, scale search)")),
