@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from enum import Enum
 
 from bench.impls import ALL_IMPLS, Impl, default_impls, unavailable
-from bench.presets import SCENARIOS, Scenario
+from bench.presets import SCENARIOS, Workload
 
 MAX_NODES = 100_000  # docs/protocol.md
 
@@ -49,7 +49,7 @@ def impls(items: list[str] | None) -> tuple[list[str], dict[str, str]]:
 
 def scenarios(items: list[str] | None, default: tuple[str, ...]) -> list[str]:
     names = split(items)
-    return choices("--scenario", names, Scenario) if names else list(default)
+    return choices("--scenario", names, Workload) if names else list(default)
 
 
 def sizes(items: list[str] | None, minimum: int) -> list[int] | None:

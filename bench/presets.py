@@ -34,7 +34,10 @@ class Preset(StrEnum):
     paper = "paper"
 
 
-class Scenario(StrEnum):
+class Workload(StrEnum):
+    """Workload: what `--scenario` picks in raftbench, a measurement built from one or
+    more driver scenarios (docs/benchmarking.md); `kind` is the driver's own field."""
+
     election = "election"
     failover = "failover"
     replication = "replication"
