@@ -32,6 +32,7 @@ from scipy.stats import linregress  # type: ignore[import-untyped, unused-ignore
 
 from bench import stats  # noqa: E402
 from bench.impls import ALL_IMPLS, SIMULATORS  # noqa: E402
+from bench.paper import PAPER_POINTS  # noqa: E402
 from bench.presets import PAPER_BOTTOM, PAPER_TOP  # noqa: E402
 from bench.units import count, fmt, number  # noqa: E402
 from bench.verdict import MIN_CI_TRIALS  # noqa: E402
@@ -606,6 +607,7 @@ def figure16(vals: pd.DataFrame) -> Figure | None:
                     _ecdf(ax, sel[sel.impl == ideal].value.to_numpy(), color=color,
                           linestyle=":", linewidth=1)
             ax.set_xscale("log" if c == 0 else "linear")
+            _paper_points(ax, "top" if c == 0 else "bottom")
             vs = f" (solid) vs {ideal} (dotted)" if ideal and ideal != impl else ""
             ax.set(title=f"{impl}{vs}, {'top' if c == 0 else 'bottom'} row",
                    xlabel="time without leader (ms)", ylabel="cumulative %")
@@ -615,11 +617,25 @@ def figure16(vals: pd.DataFrame) -> Figure | None:
     return fig
 
 
+def _paper_points(ax: Axes, row: str) -> None:
+    """_paper_points marks the figures the paper's text quotes (bench/paper.py)."""
+    for p in PAPER_POINTS:
+        if p.row != row:
+            continue
+        if p.percent is None:  # an average has no place on a CDF: a vertical tick
+            ax.axvline(p.ms, color="black", linestyle="--", linewidth=0.8, label=p.label)
+        else:
+            ax.plot([p.ms], [p.percent], marker="D", color="black", linestyle="none",
+                    label=p.label)
+
+
 FIGURE16 = Chart("figure16", "Raft paper Figure 16 reproduction",
                  "5 nodes, failover scenario per election timeout range (left: 150-150 to "
-                 "150-300 ms, log x; right: 12-24 to 150-300 ms). Heartbeat 50 ms, or half the "
-                 "minimum timeout when that is less. Colour is the range (not the "
-                 "implementation) here, as in the paper; dotted: the simulator.")
+                 "150-300 ms, log x; right: 12-24 to 150-300 ms). With the paper preset the "
+                 "heartbeat is half the minimum timeout, as in the paper. Colour is the range "
+                 "(not the implementation) here, as in the paper; dotted: the simulator. Black "
+                 "diamonds and the dashed line: the figures the paper's text quotes (median, "
+                 "worst case, average, maximum; source in docs/benchmarking.md).")
 
 
 def render_all(vals: pd.DataFrame, out: Path,

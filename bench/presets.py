@@ -56,6 +56,9 @@ class RunConfig:
     failovers_per_trial: int = 3  # leader crashes per failover driver run
     settle_ms: float = 300.0
     failover_ranges: tuple[tuple[float, float], ...] = ((150, 300),)
+    # The paper's method (section 9.3): the heartbeat is half the minimum election
+    # timeout on every line. Otherwise 50 ms where that fits (bench.plan.heartbeat_for).
+    paper_heartbeat: bool = False
     replication_ms: float = 500.0
     light_clients: int = 1
     # Saturation: enough clients, and batches large enough, that neither the network
@@ -119,6 +122,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
     # 4 trials x 25 crashes = 100 failovers per line, as the paper's figure has.
     "paper": dict(
         scenarios=("failover",), sizes=(5,), trials=4, failovers_per_trial=25,
+        paper_heartbeat=True,
         capacity_sizes=(), capacity_clients=(),
         failover_ranges=tuple(dict.fromkeys(PAPER_TOP + PAPER_BOTTOM)),
         # Equal timeouts (150-150) can split votes forever when nothing breaks the

@@ -179,6 +179,20 @@ def test_figure16_from_paper_style_values() -> None:
     vals = pd.DataFrame(rows, columns=[*analyze.KEYS, "trial", "metric", "value"])
     fig = charts.figure16(vals)
     assert fig is not None and len(fig.axes) == 2
+    top, bottom = fig.axes
+    labels = [t.get_text() for t in top.get_legend().get_texts()]
+    assert "paper 150-155: median 287 ms" in labels  # the paper's figures stand beside ours
+    assert any("152 ms" in t.get_text() for t in bottom.get_legend().get_texts())
+
+
+def test_the_paper_preset_beats_at_half_the_minimum_timeout() -> None:
+    from bench import plan, presets
+
+    cfg = presets.preset_config("paper", ["go"])
+    for variant, heartbeat in (("150-155", 75.0), ("12-24", 6.0)):
+        sc = plan.driver_scenario(cfg, "failover", 5, variant, 0)
+        assert sc["heartbeat_ms"] == heartbeat
+    assert plan.heartbeat_for(150) == 50.0  # other presets keep 50 ms
 
 
 def test_figure16_is_skipped_for_a_single_range() -> None:
