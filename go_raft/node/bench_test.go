@@ -3,24 +3,19 @@ package node
 import (
 	"testing"
 
+	"raftbench/go_raft/host"
 	"raftbench/go_raft/raft"
 )
-
-type discard struct{}
-
-func (discard) Send(int, int, raft.Message) {}
 
 // BenchmarkHandleAppendEntries times a follower's whole handling of one
 // message: the core's step, then persist, send (the reply) and apply. The
 // regression gate (bench/gate.py) runs it in the baseline and this checkout.
 func BenchmarkHandleAppendEntries(b *testing.B) {
-	cfg := Config{
-		ID: 1, Peers: []int{0, 1, 2}, Transport: discard{}, Storage: raft.NewMemoryStorage(),
-		Raft: raft.Config{ElectionTimeoutMinUs: 150_000, ElectionTimeoutMaxUs: 300_000,
-			HeartbeatUs: 50_000, MaxBatchEntries: 64},
-		Apply: func(int, raft.Entry) {}, Now: func() int64 { return 0 },
-	}
-	n := &Node{cfg: cfg, core: raft.New(1, cfg.Peers, cfg.Storage, cfg.Raft, raft.NewSplitMix64(1), 0)}
+	cfg := raft.Config{ElectionTimeoutMinUs: 150_000, ElectionTimeoutMaxUs: 300_000, HeartbeatUs: 50_000, MaxBatchEntries: 64}
+	storage := raft.NewMemoryStorage()
+	h := host.New(raft.New(1, []int{0, 1, 2}, storage, cfg, raft.NewSplitMix64(1), 0), storage, nil,
+		host.Hooks{Send: func(int, []raft.Envelope) {}})
+	n := &Node{host: h, cfg: Config{Now: func() int64 { return 0 }}}
 	entries := []raft.Entry{{Term: 1, Cmd: "c", Payload: "xxxxxxxxxxxxxxxx"}}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

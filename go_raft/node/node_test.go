@@ -1,30 +1,35 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
 
+	"raftbench/go_raft/client"
+	"raftbench/go_raft/host"
 	"raftbench/go_raft/raft"
+	"raftbench/go_raft/recorder"
 )
 
-// cluster is a fake network between real nodes: direct delivery, with cut nodes.
+var testConfig = raft.Config{ElectionTimeoutMinUs: 30_000, ElectionTimeoutMaxUs: 60_000, HeartbeatUs: 10_000, MaxBatchEntries: 64}
+
+// cluster is a fake network between real nodes: direct delivery, with
+// crashed nodes; its recorder knows the leader.
 type cluster struct {
 	mu       sync.Mutex
 	nodes    []*Node
 	storages []*raft.MemoryStorage
 	applied  [][]raft.Entry
+	rec      *recorder.Recorder
 }
 
-func (c *cluster) Send(from, to int, msg raft.Message) {
-	c.mu.Lock()
-	n := c.nodes[to]
-	c.mu.Unlock()
-	if n != nil {
-		n.Step(msg)
+func (c *cluster) send(_ int, msgs []raft.Envelope) {
+	for _, m := range msgs {
+		if n := c.node(m.To); n != nil {
+			n.Step(m.Msg)
+		}
 	}
 }
 
@@ -32,29 +37,20 @@ func (c *cluster) start(id int) {
 	c.mu.Lock()
 	c.applied[id] = nil // a restarted node applies again from index 1
 	c.mu.Unlock()
-	var peers []int
-	for p := range c.nodes {
-		if p != id {
-			peers = append(peers, p)
-		}
-	}
-	n := Start(Config{
-		ID: id, Peers: peers, Transport: c, Storage: c.storages[id],
-		Apply: func(index int, e raft.Entry) {
+	members := []int{0, 1, 2}
+	h := host.New(raft.New(id, members, c.storages[id], testConfig, raft.NewSplitMix64(uint64(id)+1), 0),
+		c.storages[id], c.rec, host.Hooks{Send: c.send, Applied: func(_, index int, e raft.Entry) {
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			if index != len(c.applied[id])+1 {
-				panic(fmt.Sprintf("node %d applied %d after %d", id, index, len(c.applied[id])))
-			}
 			c.applied[id] = append(c.applied[id], e)
-		},
-		Raft: raft.Config{ElectionTimeoutMinUs: 30_000, ElectionTimeoutMaxUs: 60_000, HeartbeatUs: 10_000, MaxBatchEntries: 64},
-		Seed: uint64(id) + 1,
-	})
+		}})
+	n := Start(h, Config{Now: func() int64 { return time.Since(epoch).Microseconds() }})
 	c.mu.Lock()
 	c.nodes[id] = n
 	c.mu.Unlock()
 }
+
+var epoch = time.Now()
 
 func (c *cluster) stop(id int) {
 	c.mu.Lock()
@@ -70,12 +66,13 @@ func (c *cluster) node(id int) *Node {
 	return c.nodes[id]
 }
 
-func newCluster(n int) *cluster {
-	c := &cluster{nodes: make([]*Node, n), storages: make([]*raft.MemoryStorage, n), applied: make([][]raft.Entry, n)}
-	for i := range n {
+func newCluster() *cluster {
+	c := &cluster{nodes: make([]*Node, 3), storages: make([]*raft.MemoryStorage, 3),
+		applied: make([][]raft.Entry, 3), rec: recorder.New(nil, nil)}
+	for i := range 3 {
 		c.storages[i] = raft.NewMemoryStorage()
 	}
-	for i := range n {
+	for i := range 3 {
 		c.start(i)
 	}
 	return c
@@ -92,22 +89,14 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// leader waits for exactly one node that believes it leads in the highest term.
-func (c *cluster) leader(t *testing.T, minTerm int) int {
+// leader waits for a leader of a term above minTerm.
+func (c *cluster) leader(t *testing.T, minTerm int) (leader, term int) {
 	t.Helper()
-	leader := -1
 	eventually(t, "a leader", func() bool {
-		leader = -1
-		for id := range c.nodes {
-			if n := c.node(id); n != nil {
-				if term, ok := n.State(); ok && term > minTerm {
-					leader = id
-				}
-			}
-		}
-		return leader >= 0
+		leader, term, _ = c.rec.Snapshot()
+		return leader != raft.None && term > minTerm
 	})
-	return leader
+	return leader, term
 }
 
 func (c *cluster) hasApplied(id int, cmd string) bool {
@@ -121,17 +110,29 @@ func (c *cluster) hasApplied(id int, cmd string) bool {
 	return false
 }
 
+// propose sends cmd to node id and waits for its outcome.
+func (c *cluster) propose(id int, cmd string) client.Outcome { return propose(c.node(id), cmd) }
+
+func propose(n *Node, cmd string) client.Outcome {
+	answer := make(chan client.Outcome, 1)
+	n.Propose(&host.Request{Cmd: cmd, Answer: func(o client.Outcome, _ int) { answer <- o }}, "")
+	select {
+	case o := <-answer:
+		return o
+	case <-time.After(5 * time.Second):
+		return client.Timeout
+	}
+}
+
 func TestElectProposeCrashRestart(t *testing.T) {
 	before := runtime.NumGoroutine()
-	c := newCluster(3)
-	leader := c.leader(t, 0)
-	index, term, isLeader := c.node(leader).Propose("c0.1")
-	if !isLeader || index < 2 || term < 1 {
-		t.Fatalf("propose on the leader: %d %d %v", index, term, isLeader)
+	c := newCluster()
+	leader, term := c.leader(t, 0)
+	if o := c.propose(leader, "c0.1"); o != client.OK {
+		t.Fatalf("propose on the leader: %v", o)
 	}
-	follower := (leader + 1) % 3
-	if _, _, ok := c.node(follower).Propose("nope"); ok {
-		t.Fatal("a follower accepted a proposal")
+	if o := c.propose((leader+1)%3, "nope"); o != client.Redirect {
+		t.Fatalf("a follower answered %v", o)
 	}
 	for id := range 3 {
 		eventually(t, fmt.Sprintf("node %d to apply c0.1", id), func() bool { return c.hasApplied(id, "c0.1") })
@@ -139,17 +140,14 @@ func TestElectProposeCrashRestart(t *testing.T) {
 
 	// A crash is Stop: the others elect a leader of a higher term and commit.
 	c.stop(leader)
-	oldTerm := term
-	next := c.leader(t, oldTerm)
-	if _, _, ok := c.node(next).Propose("c0.2"); !ok {
-		t.Fatal("the new leader refused a proposal")
+	c.rec.Crash(0, leader)
+	next, _ := c.leader(t, term)
+	if o := c.propose(next, "c0.2"); o != client.OK {
+		t.Fatalf("the new leader answered %v", o)
 	}
 
 	// A restart is a new node over the same storage: its log survived, and it
 	// applies everything again from index 1, the new command included.
-	if got := len(c.storages[leader].Entries()); got < index {
-		t.Fatalf("the crashed node's storage holds %d entries, want >= %d", got, index)
-	}
 	c.start(leader)
 	eventually(t, "the restarted node to catch up", func() bool {
 		return c.hasApplied(leader, "c0.1") && c.hasApplied(leader, "c0.2")
@@ -160,61 +158,70 @@ func TestElectProposeCrashRestart(t *testing.T) {
 	eventually(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
+// A stopped node never blocks a sender, and loses what it is asked.
 func TestStoppedNodeNeverBlocks(t *testing.T) {
-	c := newCluster(1)
+	c := newCluster()
 	n := c.node(0)
 	c.stop(0)
 	n.Stop() // idempotent
 	for range 10_000 {
 		n.Step(&raft.RequestVote{Term: 5, CandidateID: 1})
 	}
-	if _, _, ok := n.Propose("late"); ok {
-		t.Fatal("a stopped node accepted a proposal")
+	if o := propose(n, "late"); o != client.Lost {
+		t.Fatalf("a stopped node answered %v", o)
 	}
+	c.stop(1)
+	c.stop(2)
 }
 
-// blockedNode is a follower whose goroutine is held inside the handling of
+// idle is a follower that never times out.
+func idle(id int, capacity int, quit chan struct{}, stepped func()) *Node {
+	cfg := raft.Config{ElectionTimeoutMinUs: 1 << 40, ElectionTimeoutMaxUs: 1 << 40, HeartbeatUs: 1, MaxBatchEntries: 1}
+	storage := raft.NewMemoryStorage()
+	h := host.New(raft.New(id, []int{0, 1, 2}, storage, cfg, raft.NewSplitMix64(1), 0), storage, nil,
+		host.Hooks{Send: func(int, []raft.Envelope) { stepped() }})
+	return Start(h, Config{InboxCapacity: capacity, Quit: quit})
+}
+
+// blocked is an idle follower whose goroutine is held inside the handling of
 // its first peer message until release is closed, so its inbox fills.
-func blockedNode(t *testing.T, capacity int, quit chan struct{}) (n *Node, release chan struct{}) {
-	t.Helper()
+func blocked(capacity int, quit chan struct{}) (n *Node, release chan struct{}) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	first := true
-	n = Start(Config{
-		ID: 0, Peers: []int{0, 1, 2}, Transport: discard{}, Storage: raft.NewMemoryStorage(),
-		Raft: raft.Config{ElectionTimeoutMinUs: 1 << 40, ElectionTimeoutMaxUs: 1 << 40, HeartbeatUs: 1, MaxBatchEntries: 1},
-		Observe: func(raft.Message, int64) {
-			if first {
-				first = false
-				close(entered)
-				<-release
-			}
-		},
-		InboxCapacity: capacity,
-		Quit:          quit,
+	n = idle(0, capacity, quit, func() {
+		if first {
+			first = false
+			close(entered)
+			<-release
+		}
 	})
-	n.Step(&raft.RequestVote{Term: 1, CandidateID: 1})
+	n.Step(&raft.RequestVote{Term: 1, CandidateID: 1}) // its vote is a message to send
 	<-entered
 	return n, release
 }
 
+func answers(n *Node, count int) chan client.Outcome {
+	ch := make(chan client.Outcome, count)
+	for i := range count {
+		n.Propose(&host.Request{Cmd: fmt.Sprintf("c%d", i), Answer: func(o client.Outcome, _ int) { ch <- o }}, "")
+	}
+	return ch
+}
+
 // A full inbox drops peer messages and counts them; proposals always get in.
 func TestBoundedInboxDropsAndCounts(t *testing.T) {
-	n, release := blockedNode(t, 8, nil)
+	n, release := blocked(8, nil)
 	for range 8 + 5 {
 		n.Step(&raft.RequestVote{Term: 1, CandidateID: 2})
 	}
-	answers := make(chan error, 3)
-	for i := range 3 {
-		n.ProposeAsync(fmt.Sprintf("c%d", i), "", func(_, _ int, err error) { answers <- err })
-	}
+	ch := answers(n, 3)
 	if got := n.Dropped(); got != 5 {
 		t.Fatalf("dropped %d, want 5", got)
 	}
 	close(release)
 	for range 3 {
-		var notLeader *raft.NotLeaderError
-		if err := <-answers; !errors.As(err, &notLeader) {
-			t.Fatalf("a proposal to a follower: %v", err)
+		if o := <-ch; o != client.Redirect {
+			t.Fatalf("a proposal to a follower: %v", o)
 		}
 	}
 	// Handled, the inbox has room again: nothing more is dropped.
@@ -232,28 +239,23 @@ func TestBoundedInboxDropsAndCounts(t *testing.T) {
 	}
 }
 
-// Closing Config.Quit halts a node as Halt does, even one that is busy: it
-// stops at its next message and refuses what waits.
+// Closing Config.Quit halts nodes as Halt does, even one that is busy: it
+// stops at its next message and loses the proposals that wait.
 func TestQuitHaltsNodes(t *testing.T) {
 	quit := make(chan struct{})
-	busy, release := blockedNode(t, 0, quit)
+	busy, release := blocked(0, quit)
 	busy.Step(&raft.RequestVote{Term: 1, CandidateID: 2})
-	refused := make(chan error, 1)
-	busy.ProposeAsync("c0", "", func(_, _ int, err error) { refused <- err })
-	idle := Start(Config{
-		ID: 1, Peers: []int{0, 1, 2}, Transport: discard{}, Storage: raft.NewMemoryStorage(),
-		Raft: raft.Config{ElectionTimeoutMinUs: 1 << 40, ElectionTimeoutMaxUs: 1 << 40, HeartbeatUs: 1, MaxBatchEntries: 1},
-		Quit: quit,
-	})
+	lost := answers(busy, 1)
+	other := idle(1, 0, quit, func() {})
 	close(quit)
-	<-idle.Done()
+	<-other.Done()
 	close(release)
 	<-busy.Done()
-	if err := <-refused; !errors.Is(err, ErrStopped) {
-		t.Fatalf("the waiting proposal: %v", err)
+	if o := <-lost; o != client.Lost {
+		t.Fatalf("the waiting proposal: %v", o)
 	}
-	if _, _, ok := idle.Propose("late"); ok {
-		t.Fatal("a quit node accepted a proposal")
+	if o := <-answers(other, 1); o != client.Lost {
+		t.Fatalf("a quit node answered %v", o)
 	}
 	busy.Stop() // Stop after Quit returns at once
 }

@@ -1,11 +1,76 @@
 package recorder
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 
-	"raftbench/go_raft/internal/pyjson"
 	"raftbench/go_raft/raft"
 )
+
+// The trace's bytes: keys in the documented order, compact, t_ms an
+// integer when whole and else the shortest decimal (docs/protocol.md).
+func TestTraceLines(t *testing.T) {
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	r := New(w, nil)
+	r.State(150_000, 2, raft.Leader, 3)
+	r.Apply(150_001, 2, 7, raft.Entry{Term: 3, Noop: true})
+	r.Apply(150_010, 1, 8, raft.Entry{Term: 3, Cmd: "c0.1"})
+	r.Ack(150_100, "c0.1", 8, 5)
+	r.Crash(1_234_567, 2)
+	r.Restart(2_000_000, 2)
+	r.Partition(2_000_500, [][]int{{0, 1}, {}})
+	r.Heal(3_000_000)
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"t_ms":150,"node":2,"event":"state","state":"leader","term":3}
+{"t_ms":150.001,"node":2,"event":"apply","index":7,"term":3,"cmd":null}
+{"t_ms":150.01,"node":1,"event":"apply","index":8,"term":3,"cmd":"c0.1"}
+{"t_ms":150.1,"event":"ack","cmd":"c0.1","index":8}
+{"t_ms":1234.567,"node":2,"event":"crash"}
+{"t_ms":2000,"node":2,"event":"restart"}
+{"t_ms":2000.5,"event":"partition","groups":[[0,1],[]]}
+{"t_ms":3000,"event":"heal"}
+`
+	if buf.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// The online safety checks and the leader the recorder knows.
+func TestSafetyAndLeader(t *testing.T) {
+	changes := 0
+	r := New(nil, func() { changes++ })
+	r.State(10, 0, raft.Candidate, 1)
+	r.State(20, 0, raft.Leader, 1)
+	if leader, term, at := r.Snapshot(); leader != 0 || term != 1 || at != 20 || changes != 1 {
+		t.Fatalf("leader %d term %d at %d, %d changes", leader, term, at, changes)
+	}
+	r.Crash(30, 0)
+	if leader, _, _ := r.Snapshot(); leader != raft.None || changes != 2 {
+		t.Fatalf("leader %d after its crash", leader)
+	}
+	r.Apply(40, 1, 1, raft.Entry{Term: 1, Cmd: "c0.1", Payload: "x"})
+	r.Apply(41, 2, 1, raft.Entry{Term: 1, Cmd: "c0.1", Payload: "y"}) // payloads are not compared
+	if r.Violated() != "" {
+		t.Fatal(r.Violated())
+	}
+	r.State(50, 1, raft.Leader, 1)
+	r.Apply(60, 2, 1, raft.Entry{Term: 2, Cmd: "c1.1"})
+	if want := "election safety: nodes 0 and 1 lead term 1"; r.Violated() != want {
+		t.Fatalf("violation %q, want %q", r.Violated(), want)
+	}
+	r = New(nil, nil)
+	r.Apply(40, 1, 1, raft.Entry{Term: 1, Noop: true})
+	r.Apply(60, 2, 1, raft.Entry{Term: 2, Cmd: "c1.1"})
+	if want := "state machine safety: index 1 applied as (1, None) and (2, 'c1.1')"; r.Violated() != want {
+		t.Fatalf("violation %q, want %q", r.Violated(), want)
+	}
+}
 
 // A gap is between two AppendEntries of one term that a node handles; other
 // messages leave the clock alone, and a new term starts a new series.
@@ -35,18 +100,19 @@ func TestAppendClock(t *testing.T) {
 	}
 }
 
-func TestGapMetrics(t *testing.T) {
-	if gapMetrics(nil) != nil {
-		t.Fatal("no gaps must give null")
-	}
-	gaps := []int64{50_000, 49_999, 51_234, 150_001}
-	got := pyjson.Dumps(gapMetrics(gaps), false)
-	if want := `{"p50": 50.0, "p99": 150.001, "max": 150.001, "count": 4}`; got != want {
-		t.Fatalf("got %s, want %s", got, want)
-	}
+func TestMetrics(t *testing.T) {
 	r := New(nil, nil)
-	m := pyjson.Dumps(r.Metrics(1000, 0, 0, 0, []int64{7}, 3), false)
-	if want := `"elapsed_ms": 1.0, "heartbeat_gap_ms": {"p50": 0.007, "p99": 0.007, "max": 0.007, "count": 1}, "inbox_dropped": 3}`; len(m) < len(want) || m[len(m)-len(want):] != want {
-		t.Fatalf("metrics end %s", m)
+	text, _ := json.Marshal(r.Metrics(1000, 0, 0, 0, 3))
+	if want := `"elapsed_ms":1,"heartbeat_gap_ms":null,"inbox_dropped":3}`; !strings.HasSuffix(string(text), want) {
+		t.Fatalf("metrics %s", text)
+	}
+	r.Gaps([]int64{50_000, 49_999})
+	r.Gaps([]int64{51_234, 150_001})
+	r.Ack(10, "c0.1", 1, 2_500)
+	m := r.Metrics(2_000_000, 1_000_000, 10, 1, 0)
+	if *m.HeartbeatGapMs != (Gaps{50, 150.001, 150.001, 4}) || m.ThroughputOpsS != 1 ||
+		*m.CommitLatencyMs != (Latencies{2.5, 2.5, 2.5, 2.5}) || m.FirstLeaderMs != nil ||
+		m.FailoverMs == nil || m.MessagesSent != 10 || m.MessagesDropped != 1 {
+		t.Fatalf("%+v", m)
 	}
 }

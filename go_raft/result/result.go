@@ -1,23 +1,67 @@
 // Package result builds the result object every driver prints
-// (docs/protocol.md, "Result"), ported from py_raft/result.py.
+// (docs/protocol.md, "Result").
 package result
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 
-	"raftbench/go_raft/internal/pyjson"
 	"raftbench/go_raft/recorder"
 	"raftbench/go_raft/scenario"
 )
 
 // Version is the go_raft package version.
 const Version = "0.1.0"
+
+// Result is one trial's result, as the driver prints it.
+type Result struct {
+	Impl     string             `json:"impl"`
+	OK       bool               `json:"ok"`
+	Error    *string            `json:"error"` // nil when OK
+	Scenario *scenario.Scenario `json:"scenario"`
+	Metrics  recorder.Metrics   `json:"metrics"`
+	Runtime  any                `json:"runtime"` // the runtime's own figures
+	Versions map[string]string  `json:"versions"`
+}
+
+// New is the result of a trial that succeeded; the caller says otherwise.
+func New(impl string, sc *scenario.Scenario, m recorder.Metrics, rt any) Result {
+	return Result{Impl: impl, OK: true, Scenario: sc, Metrics: m, Runtime: rt,
+		Versions: map[string]string{"go": runtime.Version(), "go_raft": Version,
+			"gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0))}}
+}
+
+// Usage is this process's CPU time and peak resident set, the part of each
+// runtime's figures that the harness also measures from outside.
+type Usage struct {
+	CPUUserS float64 `json:"cpu_user_s"`
+	CPUSysS  float64 `json:"cpu_sys_s"`
+	MaxRSSKb int     `json:"max_rss_kb"`
+}
+
+func rusage() syscall.Rusage {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru
+}
+
+func seconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+
+// ProcessUsage is Usage now.
+func ProcessUsage() Usage {
+	ru := rusage()
+	return Usage{recorder.RoundTo(seconds(ru.Utime), 6), recorder.RoundTo(seconds(ru.Stime), 6), PeakRSSKb()}
+}
+
+// CPUSeconds is the CPU time, user and system, this process has used so far.
+func CPUSeconds() float64 {
+	ru := rusage()
+	return seconds(ru.Utime) + seconds(ru.Stime)
+}
 
 // procStatus reads one "Key: value ..." field of /proc/self/status.
 func procStatus(key string) (int, bool) {
@@ -26,14 +70,10 @@ func procStatus(key string) (int, bool) {
 		return 0, false
 	}
 	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
+	for s := bufio.NewScanner(f); s.Scan(); {
 		if rest, ok := strings.CutPrefix(s.Text(), key+":"); ok {
-			fields := strings.Fields(rest)
-			if len(fields) > 0 {
-				v, err := strconv.Atoi(fields[0])
-				return v, err == nil
-			}
+			v, err := strconv.Atoi(strings.Fields(rest + " 0")[0])
+			return v, err == nil
 		}
 	}
 	return 0, false
@@ -41,9 +81,7 @@ func procStatus(key string) (int, bool) {
 
 // RSSKb is this process's resident set now (VmRSS); ok is false when
 // /proc/self/status cannot tell.
-func RSSKb() (kb int, ok bool) {
-	return procStatus("VmRSS")
-}
+func RSSKb() (kb int, ok bool) { return procStatus("VmRSS") }
 
 // PeakRSSKb is this process's peak resident set (VmHWM). ru_maxrss is only
 // the fallback: Linux carries it across exec, so a driver spawned by a large
@@ -52,89 +90,11 @@ func PeakRSSKb() int {
 	if v, ok := procStatus("VmHWM"); ok {
 		return v
 	}
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return int(ru.Maxrss)
+	return int(rusage().Maxrss)
 }
 
 // OSThreads is the number of OS threads of this process now (0 if unknown).
 func OSThreads() int {
 	v, _ := procStatus("Threads")
 	return v
-}
-
-// ProcessUsage is this process's CPU time and peak RSS so far, appended to obj.
-func ProcessUsage(obj pyjson.Obj) pyjson.Obj {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	secs := func(tv syscall.Timeval) float64 {
-		return recorder.RoundTo(float64(tv.Sec)+float64(tv.Usec)/1e6, 6)
-	}
-	return append(obj, pyjson.O("cpu_user_s", secs(ru.Utime), "cpu_sys_s", secs(ru.Stime),
-		"max_rss_kb", PeakRSSKb())...)
-}
-
-// CPUSeconds is the CPU time, user and system, this process has used so far.
-func CPUSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return tv(ru.Utime) + tv(ru.Stime)
-}
-
-// Versions is the result's versions object.
-func Versions() pyjson.Obj {
-	return pyjson.O("go", runtime.Version(), "go_raft", Version,
-		"gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0)))
-}
-
-// Verdict decides ok: the scenario finished and no safety rule broke.
-func Verdict(sc *scenario.Scenario, rec *recorder.Recorder, errMsg string, failoversDone int) (bool, string) {
-	switch {
-	case rec.Violation != "":
-		return false, rec.Violation
-	case errMsg != "":
-		return false, errMsg
-	case rec.FirstLeaderUs < 0:
-		return false, "no leader elected"
-	case sc.Kind == "failover" && failoversDone < sc.Failovers:
-		return false, fmt.Sprintf("only %d of %d failovers completed", failoversDone, sc.Failovers)
-	}
-	return true, ""
-}
-
-// Trial is what a runtime hands over to build a result.
-type Trial struct {
-	Impl          string
-	Scenario      *scenario.Scenario
-	Recorder      *recorder.Recorder
-	Error         string
-	FailoversDone int
-	WindowUs      int64
-	ElapsedUs     int64
-	Sent          int
-	Dropped       int
-	// GapsUs are the heartbeat gaps (recorder.AppendClock) of every incarnation.
-	GapsUs []int64
-	// InboxDropped counts peer messages dropped at full inboxes.
-	InboxDropped int
-	Runtime      pyjson.Obj
-}
-
-// Build returns the result object, ready for pyjson.Dumps.
-func Build(t Trial) pyjson.Obj {
-	ok, err := Verdict(t.Scenario, t.Recorder, t.Error, t.FailoversDone)
-	var errV any
-	if !ok {
-		errV = err
-	}
-	return pyjson.O(
-		"impl", t.Impl,
-		"ok", ok,
-		"error", errV,
-		"scenario", t.Scenario.ToJSON(),
-		"metrics", t.Recorder.Metrics(t.ElapsedUs, t.WindowUs, t.Sent, t.Dropped, t.GapsUs, t.InboxDropped),
-		"runtime", t.Runtime,
-		"versions", Versions(),
-	)
 }

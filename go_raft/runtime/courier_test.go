@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"container/heap"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,10 +9,11 @@ import (
 	"raftbench/go_raft/raft"
 )
 
-// post hands the courier one message due at due; dst tells messages apart.
+// post hands the courier one message due at due; dst tells messages apart,
+// and the message carries its due time as LastLogIndex.
 func post(q *courier, due int64, dst int) {
 	q.postAll(func(yield func(int64, raft.Envelope) bool) {
-		yield(due, raft.Envelope{To: dst, Msg: &raft.RequestVote{Term: dst}})
+		yield(due, raft.Envelope{To: dst, Msg: &raft.RequestVote{Term: dst, LastLogIndex: int(due)}})
 	})
 }
 
@@ -96,8 +96,8 @@ func TestCourierRealTime(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, m := range batch {
-			if now() < m.due {
-				t.Errorf("message due at %d delivered at %d", m.due, now())
+			if due := int64(m.msg.(*raft.RequestVote).LastLogIndex); now() < due {
+				t.Errorf("message due at %d delivered at %d", due, now())
 			}
 			count++
 		}
@@ -118,29 +118,5 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(time.Millisecond)
-	}
-}
-
-// The chunked heap orders like a plain one, across chunks, and gives its
-// chunks back as it empties.
-func TestInflightHeapChunks(t *testing.T) {
-	h := &inflightHeap{}
-	const n = 3*chunkLen + 17
-	for i := range n {
-		heap.Push(h, inflight{due: int64((i * 7919) % 1000), seq: int64(i)})
-	}
-	if len(h.chunks) != 4 {
-		t.Fatalf("%d chunks for %d messages", len(h.chunks), n)
-	}
-	prev := inflight{due: -1}
-	for i := range n {
-		x := heap.Pop(h).(inflight)
-		if x.due < prev.due || (x.due == prev.due && x.seq < prev.seq) {
-			t.Fatalf("pop %d: (%d, %d) after (%d, %d)", i, x.due, x.seq, prev.due, prev.seq)
-		}
-		prev = x
-	}
-	if h.Len() != 0 || len(h.chunks) > 1 {
-		t.Fatalf("empty heap: len %d, %d chunks", h.Len(), len(h.chunks))
 	}
 }

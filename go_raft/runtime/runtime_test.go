@@ -1,94 +1,88 @@
 package runtime
 
 import (
-	"encoding/json"
 	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"raftbench/go_raft/internal/pyjson"
+	"raftbench/go_raft/result"
 	"raftbench/go_raft/scenario"
 )
 
-func runText(t *testing.T, text string) *Cluster {
+func parse(t *testing.T, text string) *scenario.Scenario {
 	t.Helper()
-	sc, err := scenario.Parse(text)
+	sc, err := scenario.Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(&sc, nil)
-	c.execute()
-	if c.rec.Violation != "" || c.errMsg != "" {
-		t.Fatalf("%s: violation %q, error %q", text, c.rec.Violation, c.errMsg)
+	return sc
+}
+
+func run(t *testing.T, text string) result.Result {
+	t.Helper()
+	res := Run(parse(t, text), nil, nil)
+	if !res.OK {
+		t.Fatalf("%s: %s", text, *res.Error)
 	}
-	return c
+	return res
 }
 
 func TestElection(t *testing.T) {
-	c := runText(t, `{"kind": "election", "nodes": 3, "observe_ms": 100}`)
-	if c.rec.FirstLeaderUs < 0 {
-		t.Fatal("no leader")
-	}
+	run(t, `{"kind": "election", "nodes": 3, "observe_ms": 100}`)
 }
 
 func TestFailover(t *testing.T) {
-	c := runText(t, `{"kind": "failover", "nodes": 3, "failovers": 3, "settle_ms": 60}`)
-	if c.failoversDone != 3 {
-		t.Fatalf("%d failovers", c.failoversDone)
+	if res := run(t, `{"kind": "failover", "nodes": 3, "failovers": 3, "settle_ms": 60}`); len(res.Metrics.FailoverMs) != 3 {
+		t.Fatalf("%d failovers", len(res.Metrics.FailoverMs))
 	}
 }
 
-// Drops, a partition that isolates the leader, a crash and a restart: the
-// trial finishes, commits, and leaves no goroutine behind.
+// Drops, a partition that isolates the leader, crashes and restarts, some by
+// the failover script and some by the schedule: the trial finishes, and
+// leaves no goroutine behind.
+func TestFaultsAndFailovers(t *testing.T) {
+	before := goruntime.NumGoroutine()
+	run(t, `{"kind": "failover", "nodes": 5, "failovers": 3, "settle_ms": 80, "network": {"drop_rate": 0.1},
+		"faults": [{"at_ms": 50, "action": "partition", "groups": [["leader"]]},
+		           {"at_ms": 300, "action": "heal"},
+		           {"at_ms": 400, "action": "crash", "node": "leader"},
+		           {"at_ms": 550, "action": "restart", "node": "leader"}]}`)
+	waitGoroutines(t, before)
+}
+
 func TestReplicationUnderFaults(t *testing.T) {
 	before := goruntime.NumGoroutine()
-	c := runText(t, `{"kind": "replication", "nodes": 5, "clients": 4, "duration_ms": 700,
+	res := run(t, `{"kind": "replication", "nodes": 5, "clients": 4, "duration_ms": 700,
 		"network": {"drop_rate": 0.2},
 		"faults": [{"at_ms": 50, "action": "partition", "groups": [["leader"]]},
 		           {"at_ms": 300, "action": "heal"},
 		           {"at_ms": 400, "action": "crash", "node": 2},
 		           {"at_ms": 550, "action": "restart", "node": 2}]}`)
-	if c.rec.Acks == 0 {
+	if res.Metrics.Committed == 0 {
 		t.Fatal("nothing committed")
 	}
 	waitGoroutines(t, before)
 }
 
 func TestCommandsStopEarly(t *testing.T) {
-	c := runText(t, `{"kind": "replication", "nodes": 1, "clients": 2, "commands": 20}`)
-	if c.rec.Acks < 20 {
-		t.Fatalf("%d acks", c.rec.Acks)
+	if res := run(t, `{"kind": "replication", "nodes": 1, "clients": 2, "commands": 20}`); res.Metrics.Committed < 20 {
+		t.Fatalf("%d acks", res.Metrics.Committed)
 	}
 }
 
 // The new metrics: heartbeat gaps of a steady leader are about one heartbeat.
 func TestHeartbeatGapsAndInbox(t *testing.T) {
-	sc, err := scenario.Parse(`{"kind": "election", "nodes": 3, "observe_ms": 300, "heartbeat_ms": 20}`)
-	if err != nil {
-		t.Fatal(err)
+	m := run(t, `{"kind": "election", "nodes": 3, "observe_ms": 300, "heartbeat_ms": 20}`).Metrics
+	if g := m.HeartbeatGapMs; g == nil || g.Count < 10 || g.P50 < 15 || g.P50 > 40 || m.InboxDropped != 0 {
+		t.Fatalf("%+v %+v", m, g)
 	}
-	res := pyjson.Dumps(Run(&sc, nil, nil), false)
-	var out struct {
-		OK      bool `json:"ok"`
-		Metrics struct {
-			Gap *struct {
-				P50, P99, Max float64
-				Count         int
-			} `json:"heartbeat_gap_ms"`
-			InboxDropped *int `json:"inbox_dropped"`
-		} `json:"metrics"`
-	}
-	if err := json.Unmarshal([]byte(res), &out); err != nil {
-		t.Fatal(err)
-	}
-	g := out.Metrics.Gap
-	if !out.OK || g == nil || g.Count < 10 || g.P50 < 15 || g.P50 > 40 || out.Metrics.InboxDropped == nil || *out.Metrics.InboxDropped != 0 {
-		t.Fatalf("%s", res)
-	}
-	if !strings.Contains(res, `"elapsed_ms": `) || strings.Index(res, `"heartbeat_gap_ms"`) < strings.Index(res, `"elapsed_ms"`) ||
-		strings.Index(res, `"inbox_dropped"`) < strings.Index(res, `"heartbeat_gap_ms"`) {
-		t.Fatalf("metrics order: %s", res)
+}
+
+func TestNoLeader(t *testing.T) {
+	res := Run(parse(t, `{"nodes": 3, "timeout_ms": 100, "election_timeout_ms": [500, 600], "heartbeat_ms": 50}`), nil, nil)
+	if res.OK || *res.Error != "timeout: no leader elected within timeout_ms" {
+		t.Fatalf("error %v", res.Error)
 	}
 }
 
@@ -96,19 +90,16 @@ func TestHeartbeatGapsAndInbox(t *testing.T) {
 // leaves no goroutine behind. (A process of this test holds well over 1 MB.)
 func TestMemoryLimitEndsTrial(t *testing.T) {
 	before := goruntime.NumGoroutine()
-	sc, err := scenario.Parse(`{"kind": "replication", "nodes": 5, "clients": 4, "duration_ms": 30000,
+	sc := parse(t, `{"kind": "replication", "nodes": 5, "clients": 4, "duration_ms": 30000,
 		"memory_limit_mb": 1, "timeout_ms": 60000}`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	c := New(&sc, nil)
-	c.execute()
+	res := Run(sc, nil, nil)
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("the trial took %v", took)
 	}
-	if !strings.HasPrefix(c.errMsg, "memory: resident set ") || !strings.HasSuffix(c.errMsg, " MB passed memory_limit_mb 1") {
-		t.Fatalf("error %q", c.errMsg)
+	if res.OK || !strings.HasPrefix(*res.Error, "memory: resident set ") ||
+		!strings.HasSuffix(*res.Error, " MB passed memory_limit_mb 1") {
+		t.Fatalf("error %v", res.Error)
 	}
 	waitGoroutines(t, before)
 }
@@ -117,28 +108,21 @@ func TestMemoryLimitEndsTrial(t *testing.T) {
 // watchdog hands over the result as it stands. Here nothing runs the trial,
 // so nothing can end it.
 func TestWatchdogHardStop(t *testing.T) {
-	sc, err := scenario.Parse(`{"nodes": 3, "memory_limit_mb": 1}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := New(&sc, nil)
-	got := make(chan pyjson.Obj, 1)
-	c.hardStop = func(res pyjson.Obj) { got <- res }
+	c := New(parse(t, `{"nodes": 3, "memory_limit_mb": 1}`), nil)
+	got := make(chan result.Result, 1)
+	c.hardStop = func(res result.Result) { got <- res }
 	quit := make(chan struct{})
 	defer close(quit)
 	go c.watchdog(quit)
 	select {
 	case res := <-got:
-		text := pyjson.Dumps(res, false)
-		if !strings.Contains(text, `"ok": false, "error": "memory: resident set `) {
-			t.Fatalf("%s", text)
+		if res.OK || !strings.HasPrefix(*res.Error, "memory: resident set ") {
+			t.Fatalf("%+v", res)
 		}
 	case <-time.After(watchdogGrace + 5*time.Second):
 		t.Fatal("no hard stop")
 	}
-	select {
-	case <-c.ended:
-	default:
+	if c.endedAt.Load() == 0 || !c.frozen.Load() {
 		t.Fatal("the watchdog did not end the trial first")
 	}
 }

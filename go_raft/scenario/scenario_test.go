@@ -1,10 +1,14 @@
 package scenario
 
 import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
-	"raftbench/go_raft/internal/pyjson"
+	"raftbench/go_raft/raft"
 )
 
 func TestUsRoundsHalfUp(t *testing.T) {
@@ -15,95 +19,142 @@ func TestUsRoundsHalfUp(t *testing.T) {
 	}
 }
 
-// The messages are Python's, word for word (tests/test_cross_sim.py checks more).
-func TestErrors(t *testing.T) {
-	for text, want := range map[string]string{
-		``:                                 "scenario: not valid JSON (Expecting value at line 1)",
-		`[]`:                               "scenario: must be a JSON object",
-		`{"nodes": 0}`:                     "nodes: must be an integer in [1, 100000], got 0",
-		`{"nodes": 2.0}`:                   "nodes: must be an integer in [1, 100000], got 2.0",
-		`{"x": 1}`:                         "x: unknown field",
-		`{"kind": "z"}`:                    "kind: must be one of election, failover, replication, got 'z'",
-		`{"heartbeat_ms": 0}`:              "heartbeat_ms: must be a finite number >= 0.001, got 0",
-		`{"faults": [{"action": "heal"}]}`: "faults[0].at_ms: required, a number >= 0",
-		`{"first_election_timeout_ms": [300, 150]}`:              "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",
-		`{"first_election_timeout_ms": [0, 150]}`:                "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",
-		`{"first_election_timeout_ms": 150}`:                     "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",
-		`{"first_election_timeout_ms": [1, 2, 3]}`:               "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",
-		`{"first_election_timeout_ms": [true, 2]}`:               "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",
-		`{"first_election_timeout_ms": ["1", 2]}`:                "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",
-		`{"inbox_capacity": -1}`:                                 "inbox_capacity: must be an integer in [0, 1000000000], got -1",
-		`{"inbox_capacity": 1.5}`:                                "inbox_capacity: must be an integer in [0, 1000000000], got 1.5",
-		`{"inbox_capacity": 1000000001}`:                         "inbox_capacity: must be an integer in [0, 1000000000], got 1000000001",
-		`{"inbox_capacity": null}`:                               "inbox_capacity: must be an integer in [0, 1000000000], got None",
-		`{"memory_limit_mb": -1}`:                                "memory_limit_mb: must be a finite number >= 0, got -1",
-		`{"memory_limit_mb": "big"}`:                             "memory_limit_mb: must be a finite number >= 0, got 'big'",
-		`{"memory_limit_mb": Infinity}`:                          "memory_limit_mb: must be a finite number >= 0, got inf",
-		`{"memory_limit_mb": null}`:                              "memory_limit_mb: must be a finite number >= 0, got None",
-		`{"timeout_ms": 0, "inbox_capacity": -1}`:                "timeout_ms: must be a finite number >= 1, got 0",
-		`{"inbox_capacity": -1, "memory_limit_mb": -1}`:          "inbox_capacity: must be an integer in [0, 1000000000], got -1",
-		`{"first_election_timeout_ms": 1, "inbox_capacity": -1}`: "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",
-		// Python checks first_election_timeout_ms right after election_timeout_ms.
-		`{"heartbeat_ms": 0, "first_election_timeout_ms": 1}`:        "first_election_timeout_ms: must be null or [min, max] with 0 < min <= max",
-		`{"election_timeout_ms": 1, "first_election_timeout_ms": 1}`: "election_timeout_ms: must be [min, max] with 0 < min <= max",
+// A bad scenario's error names the first bad field, in the Python driver's
+// checking order, on one line.
+func TestErrorsNameTheField(t *testing.T) {
+	for text, field := range map[string]string{
+		``:                                 "scenario",
+		`{"nodes": 3,}`:                    "scenario",
+		`[]`:                               "scenario",
+		`{"nodes": 0}`:                     "nodes",
+		`{"nodes": 2.0}`:                   "nodes",
+		`{"nodes": true}`:                  "nodes",
+		`{"nodes": "3"}`:                   "nodes",
+		`{"nodes": null}`:                  "nodes",
+		`{"nodes": 99999999999999999999}`:  "nodes",
+		`{"x": 1}`:                         "x",
+		`{"nodes": 0, "x": 1}`:             "x", // unknown fields first
+		`{"y": 1, "x": 1}`:                 "y", // the first in the text
+		`{"kind": "z"}`:                    "kind",
+		`{"kind": null}`:                   "kind",
+		`{"heartbeat_ms": 0}`:              "heartbeat_ms",
+		`{"heartbeat_ms": 200}`:            "heartbeat_ms",
+		`{"heartbeat_ms": 1e400}`:          "heartbeat_ms",
+		`{"seed": -1}`:                     "seed",
+		`{"commands": 0}`:                  "commands",
+		`{"network": []}`:                  "network",
+		`{"network": {"speed": 1}}`:        "network.speed",
+		`{"network": {"drop_rate": 1}}`:    "network.drop_rate",
+		`{"network": {"latency_ms": 0}}`:   "network.latency_ms",
+		`{"faults": {}}`:                   "faults",
+		`{"faults": [1]}`:                  "faults[0]",
+		`{"faults": [{"action": "heal"}]}`: "faults[0].at_ms",
+		`{"faults": [{"at_ms": -1, "action": "heal"}]}`:                            "faults[0].at_ms",
+		`{"faults": [{"at_ms": 1, "action": "explode"}]}`:                          "faults[0].action",
+		`{"faults": [{"at_ms": 1, "action": "crash", "node": 9}]}`:                 "faults[0].node",
+		`{"faults": [{"at_ms": 1, "action": "crash"}]}`:                            "faults[0].node",
+		`{"faults": [{"at_ms": 1, "action": "heal", "x": 1}]}`:                     "faults[0].x",
+		`{"faults": [{"at_ms": 1, "action": "partition", "groups": []}]}`:          "faults[0].groups",
+		`{"faults": [{"at_ms": 1, "action": "partition", "groups": [[0], null]}]}`: "faults[0].groups",
+		`{"faults": [{"at_ms": 1, "action": "partition", "groups": [["x"]]}]}`:     "faults[0].groups",
+		`{"first_election_timeout_ms": [300, 150]}`:                                "first_election_timeout_ms",
+		`{"first_election_timeout_ms": [true, 2]}`:                                 "first_election_timeout_ms",
+		`{"first_election_timeout_ms": 150}`:                                       "first_election_timeout_ms",
+		`{"inbox_capacity": 1.5}`:                                                  "inbox_capacity",
+		`{"memory_limit_mb": "big"}`:                                               "memory_limit_mb",
+		`{"timeout_ms": 0, "inbox_capacity": -1}`:                                  "timeout_ms",
+		`{"heartbeat_ms": 0, "first_election_timeout_ms": 1}`:                      "first_election_timeout_ms",
+		`{"election_timeout_ms": 1, "first_election_timeout_ms": 1}`:               "election_timeout_ms",
+		`{"nodes": [1,
+		   2]}`: "nodes",
 	} {
-		_, err := Parse(text)
-		if err == nil || err.Error() != want {
-			t.Errorf("%q: got %v, want %q", text, err, want)
+		_, err := Parse([]byte(text))
+		var e *Error
+		if !errors.As(err, &e) || e.Field != field || !strings.HasPrefix(err.Error(), field+": ") ||
+			strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: got %v, want field %s", text, err, field)
 		}
 	}
 }
 
 func TestDefaultsAndSort(t *testing.T) {
-	sc, err := Parse(`{"faults": [{"at_ms": 5, "action": "heal"}, {"at_ms": 1, "action": "crash", "node": "leader"}, {"at_ms": 5, "action": "crash", "node": 1}]}`)
+	sc, err := Parse([]byte(`{"faults": [{"at_ms": 5, "action": "heal"}, {"at_ms": 1, "action": "crash", "node": "leader"},
+		{"at_ms": 5, "action": "crash", "node": 1}], "commands": null, "first_election_timeout_ms": null}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.Nodes != 5 || sc.ElectionTimeoutMs != [2]float64{150, 300} || sc.Faults[0].Node != LeaderRef ||
-		sc.Faults[1].Action != "heal" || sc.Faults[2].Action != "crash" {
-		t.Fatalf("%+v", sc)
+	want := Default()
+	if sc.Nodes != want.Nodes || sc.ElectionTimeoutMs != want.ElectionTimeoutMs || sc.Commands != nil ||
+		sc.FirstElectionTimeoutMs != nil || sc.InboxLimit() != 1024 || sc.MemoryLimitMb != 3072 {
+		t.Fatalf("defaults: %+v", sc)
+	}
+	if *sc.Faults[0].Node != Leader || sc.Faults[1].Action != "heal" || *sc.Faults[2].Node != 1 {
+		t.Fatalf("faults out of order: %+v", sc.Faults)
 	}
 }
 
-// The three fields after timeout_ms: defaults, parsing, and where ToJSON puts them.
-func TestElectionStartInboxMemoryFields(t *testing.T) {
-	sc, err := Parse(`{}`)
+// The scenario a result echoes parses back to itself.
+func TestJSONRoundTrip(t *testing.T) {
+	sc, err := Parse([]byte(`{"kind": "replication", "nodes": 4096, "commands": 7, "network": {"drop_rate": 0.5},
+		"first_election_timeout_ms": [150, 8342.5], "inbox_capacity": 7, "memory_limit_mb": 0,
+		"faults": [{"at_ms": 1.5, "action": "partition", "groups": [["leader", 3], []]}, {"at_ms": 2, "action": "restart", "node": 0}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.FirstElectionTimeoutMs != nil || sc.InboxCapacity != 0 || sc.MemoryLimitMb != 3072 {
-		t.Fatalf("defaults: %v %d %v", sc.FirstElectionTimeoutMs, sc.InboxCapacity, sc.MemoryLimitMb)
-	}
-	if got := sc.EffectiveInboxCapacity(); got != 1024 {
-		t.Fatalf("automatic capacity of 5 nodes: %d", got)
-	}
-	text := pyjson.Dumps(sc.ToJSON(), false)
-	if want := `"faults": [], "timeout_ms": 60000.0, "first_election_timeout_ms": null, "inbox_capacity": 0, "memory_limit_mb": 3072.0}`; !strings.HasSuffix(text, want) {
-		t.Fatalf("ToJSON ends %q, want %q", text[len(text)-min(len(text), len(want)):], want)
-	}
-
-	sc, err = Parse(`{"nodes": 4096, "first_election_timeout_ms": [150, 8342.5], "inbox_capacity": 7, "memory_limit_mb": 0}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *sc.FirstElectionTimeoutMs != [2]float64{150, 8342.5} || sc.InboxCapacity != 7 || sc.MemoryLimitMb != 0 ||
-		sc.EffectiveInboxCapacity() != 7 {
+	if sc.InboxLimit() != 7 || *sc.Commands != 7 {
 		t.Fatalf("%+v", sc)
 	}
-	text = pyjson.Dumps(sc.ToJSON(), false)
-	if want := `"timeout_ms": 60000.0, "first_election_timeout_ms": [150.0, 8342.5], "inbox_capacity": 7, "memory_limit_mb": 0.0}`; !strings.HasSuffix(text, want) {
-		t.Fatalf("ToJSON: %s", text)
+	text, err := json.Marshal(sc)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The scenario a result echoes parses back to itself.
+	if !strings.Contains(string(text), `"groups":[["leader",3],[]]`) || !strings.Contains(string(text), `{"at_ms":2,"action":"restart","node":0}`) {
+		t.Fatalf("faults: %s", text)
+	}
 	again, err := Parse(text)
-	if err != nil || pyjson.Dumps(again.ToJSON(), false) != text {
-		t.Fatalf("round trip: %v", err)
+	if err != nil || !reflect.DeepEqual(again, sc) {
+		t.Fatalf("round trip: %v\n%s", err, text)
 	}
 	sc.InboxCapacity = 0
-	if got := sc.EffectiveInboxCapacity(); got != 8192 {
+	if got := sc.InboxLimit(); got != 8192 {
 		t.Fatalf("automatic capacity of 4096 nodes: %d", got)
 	}
-	if _, err := Parse(`{"first_election_timeout_ms": null}`); err != nil {
-		t.Fatalf("null: %v", err)
+	text, _ = json.Marshal(Default())
+	if !strings.Contains(string(text), `"commands":null`) || !strings.Contains(string(text), `"faults":[]`) ||
+		!strings.Contains(string(text), `"first_election_timeout_ms":null`) {
+		t.Fatalf("defaults: %s", text)
+	}
+}
+
+func ref(r NodeRef) *NodeRef { return &r }
+
+// Resolve: "leader", waiting for one, and faults that change nothing.
+func TestResolve(t *testing.T) {
+	up := func(node int) bool { return node != 2 } // node 2 is down
+	crash := func(r NodeRef) Fault { return Fault{Action: "crash", Node: ref(r)} }
+	restart := func(r NodeRef) Fault { return Fault{Action: "restart", Node: ref(r)} }
+	partition := Fault{Action: "partition", Groups: [][]NodeRef{{Leader, 0}, {}}}
+	for i, c := range []struct {
+		f                   Fault
+		leader, lastCrashed int
+		want                Effect
+	}{
+		{crash(1), raft.None, -1, Effect{Op: Crash, Node: 1}},
+		{crash(2), 1, -1, Effect{Op: Skip}}, // down already
+		{crash(Leader), 3, -1, Effect{Op: Crash, Node: 3}},
+		{crash(Leader), raft.None, -1, Effect{Op: Wait}},
+		{restart(2), raft.None, -1, Effect{Op: Restart, Node: 2}},
+		{restart(1), raft.None, -1, Effect{Op: Skip}}, // up already
+		{restart(Leader), 1, 2, Effect{Op: Restart, Node: 2}},
+		{restart(Leader), 1, -1, Effect{Op: Skip}}, // nothing crashed yet
+		{partition, 4, -1, Effect{Op: Partition, Groups: [][]int{{4, 0}, {}}}},
+		{partition, raft.None, -1, Effect{Op: Wait}},
+		{Fault{Action: "heal"}, raft.None, -1, Effect{Op: Heal}},
+	} {
+		got := c.f.Resolve(c.leader, c.lastCrashed, up)
+		if got.Op != c.want.Op || got.Node != c.want.Node ||
+			!slices.EqualFunc(got.Groups, c.want.Groups, slices.Equal) {
+			t.Errorf("case %d: got %+v, want %+v", i, got, c.want)
+		}
 	}
 }

@@ -1,10 +1,13 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"raftbench/go_raft/raft"
@@ -18,35 +21,32 @@ const FuzzStream = 0xF0225EED
 const FuzzDurationMs = 1500
 
 // FuzzScenario draws a small cluster, a lossy network and a fault schedule,
-// with the same draws in the same order as py_raft/fuzz.py's fuzz_scenario,
-// so that a failing seed reproduces in either language.
-func FuzzScenario(seed int64) scenario.Scenario {
+// with the same draws in the same order as py_raft/sim/fuzz.py's
+// fuzz_scenario, so that a failing seed reproduces in either language.
+func FuzzScenario(seed int64) *scenario.Scenario {
 	rng := raft.NewSplitMix64(raft.DeriveSeed(uint64(seed), FuzzStream))
 	nodes := int(rng.UniformInt(1, 7))
 	faults := []scenario.Fault{}
-	count := rng.UniformInt(0, 8)
-	for range count {
+	for range rng.UniformInt(0, 8) {
 		f := scenario.Fault{AtMs: float64(rng.UniformInt(0, FuzzDurationMs))}
 		f.Action = [...]string{"crash", "restart", "partition", "heal"}[rng.UniformInt(0, 3)]
 		switch f.Action {
 		case "crash", "restart":
-			pick := int(rng.UniformInt(0, int64(nodes)))
-			if pick == nodes {
-				pick = scenario.LeaderRef
+			node := scenario.NodeRef(rng.UniformInt(0, int64(nodes))) // nodes: "leader"
+			if node == scenario.NodeRef(nodes) {
+				node = scenario.Leader
 			}
-			f.Node, f.HasNode = pick, true
+			f.Node = &node
 		case "partition":
-			side := make([]int64, nodes)
-			for n := range side {
-				side[n] = rng.UniformInt(0, 1)
-			}
-			f.Groups = [][]int{{}, {}}
-			for n, g := range side {
-				f.Groups[g] = append(f.Groups[g], n)
+			f.Groups = [][]scenario.NodeRef{{}, {}}
+			for n := range nodes {
+				side := rng.UniformInt(0, 1)
+				f.Groups[side] = append(f.Groups[side], scenario.NodeRef(n))
 			}
 		}
 		faults = append(faults, f)
 	}
+	slices.SortStableFunc(faults, func(a, b scenario.Fault) int { return cmp.Compare(a.AtMs, b.AtMs) })
 	sc := scenario.Default()
 	sc.Kind = "replication"
 	sc.Nodes = nodes
@@ -59,22 +59,9 @@ func FuzzScenario(seed int64) scenario.Scenario {
 	sc.Clients = int(rng.UniformInt(1, 3))
 	sc.DurationMs = FuzzDurationMs
 	sc.MaxBatchEntries = int(rng.UniformInt(1, 8))
-	sc.Faults = sortFaults(faults)
+	sc.Faults = faults
 	sc.TimeoutMs = 4 * FuzzDurationMs
-	return sc
-}
-
-// sortFaults orders faults by time, keeping the listed order of equal times.
-func sortFaults(faults []scenario.Fault) []scenario.Fault {
-	out := make([]scenario.Fault, 0, len(faults))
-	for _, f := range faults {
-		i := len(out)
-		for i > 0 && out[i-1].AtMs > f.AtMs {
-			i--
-		}
-		out = append(out[:i], append([]scenario.Fault{f}, out[i:]...)...)
-	}
-	return out
+	return &sc
 }
 
 // RunSeed simulates one fuzz seed with the invariants on; it returns the
@@ -85,8 +72,7 @@ func RunSeed(seed int64) (err error) {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	sc := FuzzScenario(seed)
-	s := New(&sc, nil, true)
+	s := New(FuzzScenario(seed), nil, true)
 	s.Run()
 	return s.Violation
 }
@@ -103,29 +89,21 @@ func Fuzz(first, n int64, jobs int) []Failure {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
-	results := make([]error, n)
-	var next int64
-	var mu sync.Mutex
+	errs := make([]error, n)
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				results[i] = RunSeed(first + i)
+			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
+				errs[i] = RunSeed(first + i)
 			}
 		}()
 	}
 	wg.Wait()
 	var out []Failure
-	for i, err := range results {
+	for i, err := range errs {
 		if err != nil {
 			out = append(out, Failure{first + int64(i), err})
 		}
@@ -134,7 +112,8 @@ func Fuzz(first, n int64, jobs int) []Failure {
 }
 
 // FuzzMain is the `goraft fuzz` command: it prints each failing seed, then
-// "N seeds, V violations, T s", as python -m py_raft.fuzz does.
+// "N seeds, V violations, T s", as python -m py_raft.sim.fuzz does, and
+// returns the exit status: 1 if a seed failed.
 func FuzzMain(w io.Writer, first, n int64, jobs int) int {
 	start := time.Now()
 	failures := Fuzz(first, n, jobs)

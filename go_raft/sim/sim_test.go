@@ -33,10 +33,19 @@ func trace(t *testing.T, sc *scenario.Scenario) []byte {
 
 func TestSameSeedSameTrace(t *testing.T) {
 	sc := FuzzScenario(42)
-	a, b := trace(t, &sc), trace(t, &sc)
+	a, b := trace(t, sc), trace(t, sc)
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Fatalf("traces differ or are empty (%d, %d bytes)", len(a), len(b))
 	}
+}
+
+func parse(t *testing.T, text string) *scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }
 
 func TestScenarios(t *testing.T) {
@@ -45,21 +54,35 @@ func TestScenarios(t *testing.T) {
 		`{"kind": "failover", "nodes": 3, "failovers": 5}`,
 		`{"kind": "replication", "nodes": 3, "clients": 4, "duration_ms": 200}`,
 		`{"kind": "replication", "nodes": 1, "commands": 50}`,
+		`{"kind": "replication", "nodes": 5, "clients": 3, "commands": 300, "network": {"drop_rate": 0.1},
+		  "faults": [{"at_ms": 0, "action": "crash", "node": "leader"}, {"at_ms": 400, "action": "restart", "node": "leader"},
+		             {"at_ms": 500, "action": "partition", "groups": [["leader"]]}, {"at_ms": 800, "action": "heal"}]}`,
 	} {
-		sc, err := scenario.Parse(text)
-		if err != nil {
-			t.Fatal(err)
+		sc := parse(t, text)
+		res := Run(sc, nil, true)
+		if !res.OK {
+			t.Errorf("%s: %s", text, *res.Error)
 		}
-		s := New(&sc, nil, true)
-		s.Run()
-		if s.Violation != nil || s.Error != "" || s.Recorder.FirstLeaderUs < 0 {
-			t.Errorf("%s: violation %v, error %q", text, s.Violation, s.Error)
+		if sc.Kind == "failover" && len(res.Metrics.FailoverMs) != sc.Failovers {
+			t.Errorf("%s: %d failovers", text, len(res.Metrics.FailoverMs))
 		}
-		if sc.Kind == "failover" && s.FailoversDone != sc.Failovers {
-			t.Errorf("%s: %d failovers", text, s.FailoversDone)
+		if sc.Commands != nil && res.Metrics.Committed < *sc.Commands {
+			t.Errorf("%s: %d acks", text, res.Metrics.Committed)
 		}
-		if sc.Commands != 0 && s.Recorder.Acks < sc.Commands {
-			t.Errorf("%s: %d acks", text, s.Recorder.Acks)
+	}
+}
+
+// A trial that cannot finish says why: no leader, or no new leader.
+func TestTimeoutReasons(t *testing.T) {
+	for text, want := range map[string]string{
+		`{"nodes": 3, "timeout_ms": 100}`: "timeout: no leader elected within timeout_ms",
+		`{"kind": "failover", "nodes": 3, "timeout_ms": 5000,
+		  "faults": [{"at_ms": 1, "action": "partition", "groups": [[0], [1], [2]]}]}`: "timeout: no leader elected within timeout_ms",
+		`{"kind": "failover", "nodes": 2, "failovers": 1, "timeout_ms": 5000}`: "timeout: no new leader after crash 1",
+		`{"kind": "election", "observe_ms": 10000, "timeout_ms": 2000}`:        "timeout: scenario did not finish within timeout_ms",
+	} {
+		if res := Run(parse(t, text), nil, true); res.OK || *res.Error != want {
+			t.Errorf("%s: error %v, want %q", text, res.Error, want)
 		}
 	}
 }
@@ -68,24 +91,21 @@ func TestScenarios(t *testing.T) {
 // heartbeat apart, give or take the jitter; a restarted node starts a new
 // series; first_election_timeout_ms sets when the first leader comes.
 func TestHeartbeatGapsAndFirstTimeout(t *testing.T) {
-	sc, err := scenario.Parse(`{"kind": "election", "nodes": 5, "observe_ms": 1000,
+	sc := parse(t, `{"kind": "election", "nodes": 5, "observe_ms": 1000,
 		"first_election_timeout_ms": [1000, 2000],
 		"faults": [{"at_ms": 2100, "action": "crash", "node": 0}, {"at_ms": 2300, "action": "restart", "node": 0}]}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(&sc, nil, true)
+	s := New(sc, nil, true)
 	s.Run()
-	if s.Violation != nil || s.Error != "" {
-		t.Fatalf("violation %v, error %q", s.Violation, s.Error)
+	if s.Violation != nil {
+		t.Fatalf("violation %v", s.Violation)
 	}
 	if first := s.Recorder.FirstLeaderUs; first < 1_000_000 || first > 2_010_000 {
 		t.Fatalf("first leader at %d us", first)
 	}
-	if len(s.GapsUs) < 4*15 {
-		t.Fatalf("%d gaps", len(s.GapsUs))
+	if len(s.Recorder.GapsUs) < 4*15 {
+		t.Fatalf("%d gaps", len(s.Recorder.GapsUs))
 	}
-	for _, g := range s.GapsUs {
+	for _, g := range s.Recorder.GapsUs {
 		if g < 49_000 || g > 51_000 {
 			t.Fatalf("gap %d us", g)
 		}

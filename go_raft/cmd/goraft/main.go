@@ -3,88 +3,110 @@
 //
 //	goraft --runtime goroutines|sim --scenario FILE|- [--trace FILE]
 //	goraft fuzz [--seeds N] [--first S] [--jobs J]
+//
+// Bad input is one line on standard error, "error: FIELD: what is wrong",
+// exit status 2, with nothing on standard output and no trace file.
 package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
-	"syscall"
 
-	"raftbench/go_raft/internal/pyjson"
+	"raftbench/go_raft/result"
 	"raftbench/go_raft/runtime"
 	"raftbench/go_raft/scenario"
 	"raftbench/go_raft/sim"
 )
 
-var runtimes = []string{"goroutines", "sim"}
-
-// usageError is bad input: one line on stderr, exit status 2.
-type usageError struct{ msg string }
-
-func fail(format string, args ...any) {
-	panic(usageError{fmt.Sprintf(format, args...)})
-}
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			u, ok := r.(usageError)
-			if !ok {
-				panic(r)
-			}
-			fmt.Fprintf(stderr, "error: %s\n", u.msg)
-			code = 2
-		}
-	}()
+// run is the command; every error it meets is bad input.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	code, err := 0, error(nil)
 	if len(args) > 0 && args[0] == "fuzz" {
-		return fuzz(args[1:], stdout)
+		code, err = fuzz(args[1:], stdout)
+	} else {
+		err = trial(args, stdin, stdout, stderr)
 	}
-	flags := parseFlags(args, map[string]string{"--runtime": "", "--scenario": "", "--trace": ""})
-	var missing []string
-	for _, name := range []string{"--runtime", "--scenario"} {
-		if _, ok := flags[name]; !ok {
-			missing = append(missing, name)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 2
+	}
+	return code
+}
+
+// parse parses args into fs; its errors begin with the flag's name.
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(os.Stderr)
+		fs.PrintDefaults()
+		return err
+	case err != nil:
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+			return fmt.Errorf("%s: unknown flag", name)
 		}
-	}
-	if len(missing) > 0 {
-		fail("the following arguments are required: %s", strings.Join(missing, ", "))
-	}
-	rt := flags["--runtime"]
-	if rt != "goroutines" && rt != "sim" {
-		quoted := make([]string, len(runtimes))
-		for i, r := range runtimes {
-			quoted[i] = pyjson.StrRepr(r)
+		if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+			return fmt.Errorf("%s: needs a value", name)
 		}
-		fail("argument --runtime: invalid choice: %s (choose from %s)", pyjson.StrRepr(rt), strings.Join(quoted, ", "))
+		if problem, rest, ok := strings.Cut(msg, " for flag "); ok { // invalid value "x" for flag -n: ...
+			name, _, _ := strings.Cut(rest, ":")
+			return fmt.Errorf("%s: %s", name, problem)
+		}
+		return err
+	case fs.NArg() > 0:
+		return fmt.Errorf("%s: unexpected argument", fs.Arg(0))
 	}
-	sc := readScenario(flags["--scenario"], stdin)
+	return nil
+}
+
+func trial(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("goraft", flag.ContinueOnError)
+	rt := fs.String("runtime", "", "goroutines or sim")
+	path := fs.String("scenario", "", "the scenario's JSON file, or - for standard input")
+	tracePath := fs.String("trace", "", "write the JSON-lines trace here")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *rt != "goroutines" && *rt != "sim" {
+		return fmt.Errorf("--runtime: must be goroutines or sim, got %q", *rt)
+	}
+	if *path == "" {
+		return errors.New("--scenario: required")
+	}
+	sc, err := readScenario(*path, stdin)
+	if err != nil {
+		return err
+	}
 	var trace *bufio.Writer
-	if path, ok := flags["--trace"]; ok {
-		f, err := os.Create(path)
+	if *tracePath != "" {
+		f, err := os.Create(*tracePath)
 		if err != nil {
-			fail("--trace: cannot write %s: %s", path, strerror(err))
+			return fmt.Errorf("--trace: cannot write %s: %w", *tracePath, reason(err))
 		}
 		defer f.Close()
 		trace = bufio.NewWriterSize(f, 1<<16)
 	}
-	var res pyjson.Obj
-	if rt == "sim" {
-		res = sim.Run(&sc, trace, true)
+	var res result.Result
+	if *rt == "sim" {
+		res = sim.Run(sc, trace, true)
 	} else {
-		res = runtime.Run(&sc, trace, func(res pyjson.Obj) {
+		res = runtime.Run(sc, trace, func(res result.Result) {
 			// The watchdog's hard stop: the trial would not end. It flushed
 			// the trace; print the result as it stands and leave.
-			fmt.Fprintln(stdout, pyjson.Dumps(res, false))
+			printResult(stdout, res)
 			os.Exit(0)
 		})
 	}
@@ -93,50 +115,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			fmt.Fprintf(stderr, "goraft: writing the trace: %v\n", err)
 		}
 	}
-	fmt.Fprintln(stdout, pyjson.Dumps(res, false))
-	return 0
+	printResult(stdout, res)
+	return nil
 }
 
-// parseFlags accepts "--flag value" and "--flag=value" for the known flags.
-func parseFlags(args []string, known map[string]string) map[string]string {
-	out := map[string]string{}
-	var unknown []string
-	for i := 0; i < len(args); i++ {
-		name, value, hasValue := strings.Cut(args[i], "=")
-		if _, ok := known[name]; !ok || !strings.HasPrefix(name, "--") {
-			unknown = append(unknown, args[i])
-			continue
-		}
-		if !hasValue {
-			if i+1 >= len(args) || (strings.HasPrefix(args[i+1], "--") && len(args[i+1]) > 2) {
-				fail("argument %s: expected one argument", name)
-			}
-			i++
-			value = args[i]
-		}
-		out[name] = value
+func printResult(w io.Writer, res result.Result) {
+	text, err := json.Marshal(res)
+	if err != nil {
+		panic(err) // every figure is a finite number
 	}
-	if len(unknown) > 0 {
-		fail("unrecognized arguments: %s", strings.Join(unknown, " "))
-	}
-	return out
+	fmt.Fprintf(w, "%s\n", text)
 }
 
-// strerror is the C library's message for err, as Python's strerror gives it.
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		msg := errno.Error()
-		return strings.ToUpper(msg[:1]) + msg[1:]
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
-func readScenario(path string, stdin io.Reader) scenario.Scenario {
+func readScenario(path string, stdin io.Reader) (*scenario.Scenario, error) {
 	var data []byte
 	var err error
 	if path == "-" {
@@ -145,28 +136,26 @@ func readScenario(path string, stdin io.Reader) scenario.Scenario {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		fail("--scenario: cannot read %s: %s", path, strerror(err))
+		return nil, fmt.Errorf("--scenario: cannot read %s: %w", path, reason(err))
 	}
-	sc, err := scenario.Parse(string(data))
-	if err != nil {
-		fail("%s", err.Error())
-	}
-	return sc
+	return scenario.Parse(data)
 }
 
-func fuzz(args []string, stdout io.Writer) int {
-	flags := parseFlags(args, map[string]string{"--seeds": "", "--first": "", "--jobs": ""})
-	num := func(name string, def int64) int64 {
-		s, ok := flags[name]
-		if !ok {
-			return def
-		}
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			fail("argument %s: invalid int value: %s", name, pyjson.StrRepr(s))
-		}
-		return v
+// reason is err without the path, which the message names already.
+func reason(err error) error {
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		return pe.Err
 	}
-	seeds, first, jobs := num("--seeds", 500), num("--first", 1), num("--jobs", 1)
-	return sim.FuzzMain(stdout, first, seeds, int(jobs))
+	return err
+}
+
+func fuzz(args []string, stdout io.Writer) (int, error) {
+	fs := flag.NewFlagSet("goraft fuzz", flag.ContinueOnError)
+	seeds := fs.Int64("seeds", 500, "how many seeds")
+	first := fs.Int64("first", 1, "the first seed")
+	jobs := fs.Int("jobs", 1, "goroutines (0: GOMAXPROCS)")
+	if err := parse(fs, args); err != nil {
+		return 0, err
+	}
+	return sim.FuzzMain(stdout, *first, *seeds, *jobs), nil
 }

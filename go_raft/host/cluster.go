@@ -1,0 +1,146 @@
+package host
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"raftbench/go_raft/network"
+	"raftbench/go_raft/raft"
+	"raftbench/go_raft/recorder"
+	"raftbench/go_raft/result"
+	"raftbench/go_raft/scenario"
+)
+
+// Cluster is what a trial keeps beyond any one incarnation of its nodes:
+// their storage, which survives a crash, and incarnation numbers, which seed
+// each restarted core afresh; the recorder, the network model, the random
+// streams and the verdict so far. A real-time runtime guards the Network,
+// the Incarnations and LastCrashed (runtime.Trial says how).
+type Cluster struct {
+	Scenario     *scenario.Scenario
+	Recorder     *recorder.Recorder
+	Network      *network.Network
+	ControlRng   *raft.SplitMix64
+	Payload      string // every client command's payload
+	Incarnations []int  // each node's crashes so far
+	LastCrashed  int    // what "leader" names in a restart fault; -1: none
+	config       raft.Config
+	members      []int // every node's id: one slice shared by every core
+	storages     []*raft.MemoryStorage
+	// mu guards the verdict, which a real-time trial's hard stop reads
+	// while the scripts run.
+	mu            sync.Mutex
+	failure       string
+	window        [2]int64 // the clients' start and stop
+	failoversDone int
+}
+
+// NewCluster prepares the cluster of sc, its nodes not started yet.
+func NewCluster(sc *scenario.Scenario, rec *recorder.Recorder) *Cluster {
+	c := &Cluster{
+		Scenario: sc, Recorder: rec, Network: sc.NetworkModel(), ControlRng: sc.ControlRng(),
+		Payload: strings.Repeat("x", sc.PayloadBytes), Incarnations: make([]int, sc.Nodes),
+		LastCrashed: -1, config: sc.Config(), members: make([]int, sc.Nodes),
+		storages: make([]*raft.MemoryStorage, sc.Nodes),
+	}
+	for i := range sc.Nodes {
+		c.members[i], c.storages[i] = i, raft.NewMemoryStorage()
+	}
+	return c
+}
+
+// NewHost makes node id's current incarnation at trial time now.
+func (c *Cluster) NewHost(id int, now int64, hooks Hooks) *Host {
+	rng := c.Scenario.NodeRng(id, c.Incarnations[id])
+	return New(raft.New(id, c.members, c.storages[id], c.config, rng, now), c.storages[id], c.Recorder, hooks)
+}
+
+// Crashed ends h's incarnation at now, once the runtime has stopped it.
+func (c *Cluster) Crashed(h *Host, now int64) {
+	c.Incarnations[h.ID]++
+	c.LastCrashed = h.ID
+	c.Recorder.Crash(now, h.ID)
+	h.Retire()
+}
+
+// Faults is how a runtime carries out what a fault does to its nodes.
+type Faults interface {
+	Up(node int) bool
+	Crash(node int)
+	Restart(node int)
+	Partition(groups [][]int)
+	Heal()
+}
+
+// ApplyFault carries out the due fault f in rt now, as Fault.Resolve says.
+// It returns false when f must wait for the next leader; the runtime then
+// holds back the faults after it too.
+func (c *Cluster) ApplyFault(f *scenario.Fault, rt Faults) bool {
+	leader, _, _ := c.Recorder.Snapshot()
+	e := f.Resolve(leader, c.LastCrashed, rt.Up)
+	switch e.Op {
+	case scenario.Wait:
+		return false
+	case scenario.Crash:
+		rt.Crash(e.Node)
+	case scenario.Restart:
+		rt.Restart(e.Node)
+	case scenario.Partition:
+		rt.Partition(e.Groups)
+	case scenario.Heal:
+		rt.Heal()
+	}
+	return true
+}
+
+// Fail fails the trial with reason; the first reason given stands.
+func (c *Cluster) Fail(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failure == "" {
+		c.failure = reason
+	}
+}
+
+// FailoversDone is how many failovers the script has timed.
+func (c *Cluster) FailoversDone() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failoversDone
+}
+
+func (c *Cluster) setWindow(end int, tUs int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.window[end] = tUs
+}
+
+// Result decides ok, the scenario finished and no safety rule broke, and
+// builds the result at trial time elapsedUs. sent and dropped are the
+// network model's counters, inboxDropped the peer messages dropped at full
+// inboxes, rt the runtime's own figures.
+func (c *Cluster) Result(impl string, elapsedUs int64, sent, dropped, inboxDropped int, rt any) result.Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	sc, rec, why := c.Scenario, c.Recorder, c.failure
+	window := c.window
+	if window[1] < window[0] { // the clients outlived the trial's limit
+		window[1] = elapsedUs
+	}
+	m := rec.Metrics(elapsedUs, window[1]-window[0], sent, dropped, inboxDropped)
+	switch {
+	case rec.Violated() != "":
+		why = rec.Violated()
+	case why != "": // the runtime's reason stands
+	case m.FirstLeaderMs == nil:
+		why = "no leader elected"
+	case sc.Kind == "failover" && c.failoversDone < sc.Failovers:
+		why = fmt.Sprintf("only %d of %d failovers completed", c.failoversDone, sc.Failovers)
+	}
+	res := result.New(impl, sc, m, rt)
+	if why != "" {
+		res.OK, res.Error = false, &why
+	}
+	return res
+}
