@@ -1,10 +1,8 @@
-// Package host is what every runtime does with a node once an input has
-// reached it, the simulator included. A Host feeds its core and carries out
-// each Ready in the order raft.Ready documents: persist, then send, then
-// apply to the state machine, answering the clients whose commands were
-// applied. A runtime supplies only how it waits and delivers: the Send hook,
-// and the goroutine or the event queue that calls Step, Tick and Propose.
-// A Cluster (cluster.go) keeps what outlives a node's incarnations.
+// Package host is the layer every runtime, the simulator included, shares
+// above the core: a Host carries out each Ready of its core (persist, send,
+// apply, answer the clients); a Cluster keeps what outlives a node's
+// incarnations and the meaning of a fault; a Script is the scenario's
+// controller. A runtime adds only how it waits and delivers.
 package host
 
 import (
@@ -18,29 +16,22 @@ import (
 	"raftbench/go_raft/recorder"
 )
 
-// Hooks are what a runtime adds to a Host. Send is required; the others,
-// which the simulator uses for its Figure 3 checks and its controller, may
-// be nil.
+// Hooks are what a runtime adds to a Host. Send, which must not block, is
+// required; the simulator's Figure 3 checks and controller use the others.
 type Hooks struct {
-	// Send takes one Ready's messages, in order, once the state they
-	// promise is persisted; it must not block.
-	Send func(from int, msgs []raft.Envelope)
-	// Persisted sees the log once the entries from logFrom on are persisted.
-	Persisted func(node, logFrom int, log []raft.Entry)
-	// Leader hears that node became the leader of term, after the trace did.
-	Leader func(node, term int, log []raft.Entry)
-	// Applied sees each committed entry before the state machine does.
-	Applied func(node, index int, e raft.Entry)
+	Send      func(from int, msgs []raft.Envelope)      // once persisted
+	Persisted func(node, logFrom int, log []raft.Entry) // entries from logFrom on
+	Leader    func(node, term int, log []raft.Entry)    // after the trace
+	Applied   func(node, index int, e raft.Entry)       // before the state machine
 }
 
-// Request is a client's command on its way into a host.
+// Request is a client's command on its way into a host. Answer hears, once
+// and on the host's goroutine, what became of it: client.OK, client.Lost
+// (another entry took its index, or the node crashed), or client.Redirect
+// with the leader hint (raft.None: none).
 type Request struct {
 	Cmd    string
 	SentUs int64 // when the host took it
-	// Answer hears, once and on the host's goroutine, what became of the
-	// command: client.OK (it committed), client.Lost (another entry took
-	// its index, or the node crashed), or client.Redirect with the leader
-	// hint (raft.None: none).
 	Answer func(o client.Outcome, hint int)
 }
 
@@ -61,7 +52,7 @@ type Host struct {
 	gapsUs  []int64 // heartbeat gaps (recorder.AppendClock)
 }
 
-// New hosts core, which was built over storage.
+// New hosts core, built over storage; rec may be nil.
 func New(core *raft.Raft, storage raft.Storage, rec *recorder.Recorder, hooks Hooks) *Host {
 	return &Host{ID: core.ID, Core: core, storage: storage, rec: rec, hooks: hooks,
 		pending: map[int]*Request{}, KV: map[string]string{}}
@@ -82,9 +73,8 @@ func (h *Host) Tick(now int64) {
 	h.Flush(now)
 }
 
-// Propose hands the core a client's command. If the core takes it, r is
-// answered when an entry at its index applies, and the caller flushes (it
-// may note the index first); if not, r has been answered Redirect.
+// Propose hands the core a client's command; r is answered when an entry at
+// its index applies, or at once Redirect. The caller flushes.
 func (h *Host) Propose(r *Request, payload string, now int64) (index int, ok bool) {
 	index, _, err := h.Core.Propose(r.Cmd, payload, now)
 	if err != nil {
@@ -164,9 +154,9 @@ func (h *Host) apply(index int, e raft.Entry, now int64) {
 	r.Answer(client.OK, raft.None)
 }
 
-// Retire ends the incarnation, once no goroutine runs it any more: every
-// waiting client hears, in index order, that its command is lost, and the
-// recorder gets the incarnation's heartbeat gaps.
+// Retire ends the incarnation, once nothing runs it: the waiting clients
+// hear in index order that their commands are lost, and the recorder gets
+// its heartbeat gaps.
 func (h *Host) Retire() {
 	pending := h.pending
 	h.pending = map[int]*Request{}

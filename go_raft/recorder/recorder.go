@@ -70,11 +70,13 @@ func (r *Recorder) Violated() string {
 	return r.Violation
 }
 
-// emit writes one trace line. The line's keys are in the documented order,
-// with compact separators, so that both simulators' traces are
-// byte-identical; callers test r.trace first, so that nothing is formatted
-// without a trace. A write error stays in the bufio.Writer for Flush.
+// emit writes one trace line, its keys in the documented order with compact
+// separators, so that both simulators' traces are byte-identical. A write
+// error stays in the bufio.Writer for Flush.
 func (r *Recorder) emit(t int64, format string, args ...any) {
+	if r.trace == nil {
+		return
+	}
 	ms := strconv.FormatInt(t/1000, 10)
 	if t%1000 != 0 { // the shortest decimal that reads back as t/1000, as Python prints it
 		ms = strconv.FormatFloat(float64(t)/1000, 'f', -1, 64)
@@ -82,9 +84,11 @@ func (r *Recorder) emit(t int64, format string, args ...any) {
 	fmt.Fprintf(r.trace, `{"t_ms":`+ms+format+"}\n", args...)
 }
 
-// quote is s as a JSON string.
-func quote(s string) string {
-	text, _ := json.Marshal(s)
+// jsonString is s as a JSON string, made only when a trace line is written.
+type jsonString string
+
+func (s jsonString) String() string {
+	text, _ := json.Marshal(string(s))
 	return string(text)
 }
 
@@ -92,9 +96,7 @@ func quote(s string) string {
 func (r *Recorder) State(t int64, node int, role raft.Role, term int) {
 	changed := false
 	r.mu.Lock()
-	if r.trace != nil {
-		r.emit(t, `,"node":%d,"event":"state","state":"%s","term":%d`, node, role, term)
-	}
+	r.emit(t, `,"node":%d,"event":"state","state":"%s","term":%d`, node, role, term)
 	if term > r.MaxTerm {
 		if r.FirstLeaderUs >= 0 {
 			r.TermChanges++
@@ -147,13 +149,11 @@ func (a applied) String() string {
 func (r *Recorder) Apply(t int64, node, index int, e raft.Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.trace != nil {
-		cmd := "null"
-		if !e.Noop {
-			cmd = quote(e.Cmd)
-		}
-		r.emit(t, `,"node":%d,"event":"apply","index":%d,"term":%d,"cmd":%s`, node, index, e.Term, cmd)
+	var cmd any = jsonString(e.Cmd)
+	if e.Noop {
+		cmd = "null"
 	}
+	r.emit(t, `,"node":%d,"event":"apply","index":%d,"term":%d,"cmd":%s`, node, index, e.Term, cmd)
 	now := applied{e.Term, e.Cmd, e.Noop}
 	seen, ok := r.applied[index]
 	if !ok {
@@ -168,9 +168,7 @@ func (r *Recorder) Apply(t int64, node, index int, e raft.Entry) {
 func (r *Recorder) Ack(t int64, cmd string, index int, latencyUs int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.trace != nil {
-		r.emit(t, `,"event":"ack","cmd":%s,"index":%d`, quote(cmd), index)
-	}
+	r.emit(t, `,"event":"ack","cmd":%s,"index":%d`, jsonString(cmd), index)
 	r.Acks++
 	r.LastAckUs = t
 	r.LatenciesUs = append(r.LatenciesUs, latencyUs)
@@ -179,9 +177,7 @@ func (r *Recorder) Ack(t int64, cmd string, index int, latencyUs int64) {
 // Crash records that node crashed.
 func (r *Recorder) Crash(t int64, node int) {
 	r.mu.Lock()
-	if r.trace != nil {
-		r.emit(t, `,"node":%d,"event":"crash"`, node)
-	}
+	r.emit(t, `,"node":%d,"event":"crash"`, node)
 	changed := node == r.Leader
 	if changed {
 		r.Leader = raft.None
@@ -196,28 +192,22 @@ func (r *Recorder) Crash(t int64, node int) {
 func (r *Recorder) Restart(t int64, node int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.trace != nil {
-		r.emit(t, `,"node":%d,"event":"restart"`, node)
-	}
+	r.emit(t, `,"node":%d,"event":"restart"`, node)
 }
 
 // Partition records a partition into groups.
 func (r *Recorder) Partition(t int64, groups [][]int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.trace != nil {
-		text, _ := json.Marshal(groups)
-		r.emit(t, `,"event":"partition","groups":%s`, text)
-	}
+	text, _ := json.Marshal(groups)
+	r.emit(t, `,"event":"partition","groups":%s`, text)
 }
 
 // Heal records the end of a partition.
 func (r *Recorder) Heal(t int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.trace != nil {
-		r.emit(t, `,"event":"heal"`)
-	}
+	r.emit(t, `,"event":"heal"`)
 }
 
 // Failover records one failover's duration.

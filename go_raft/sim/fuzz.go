@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"raftbench/go_raft/raft"
@@ -83,37 +82,35 @@ type Failure struct {
 	Err  error
 }
 
-// Fuzz runs seeds first..first+n-1 on jobs goroutines (0: GOMAXPROCS) and
-// returns the failures in seed order.
+// Fuzz runs seeds first..first+n-1 on jobs goroutines (0: GOMAXPROCS), each
+// every jobs-th seed, and returns the failures in seed order.
 func Fuzz(first, n int64, jobs int) []Failure {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
 	errs := make([]error, n)
-	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range jobs {
+	for job := range int64(jobs) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
+			for i := job; i < n; i += int64(jobs) {
 				errs[i] = RunSeed(first + i)
 			}
 		}()
 	}
 	wg.Wait()
-	var out []Failure
+	var failures []Failure
 	for i, err := range errs {
 		if err != nil {
-			out = append(out, Failure{first + int64(i), err})
+			failures = append(failures, Failure{first + int64(i), err})
 		}
 	}
-	return out
+	return failures
 }
 
-// FuzzMain is the `goraft fuzz` command: it prints each failing seed, then
-// "N seeds, V violations, T s", as python -m py_raft.sim.fuzz does, and
-// returns the exit status: 1 if a seed failed.
+// FuzzMain is `goraft fuzz`: each failing seed, then "N seeds, V violations,
+// T s", as python -m py_raft.sim.fuzz prints them; 1 if a seed failed.
 func FuzzMain(w io.Writer, first, n int64, jobs int) int {
 	start := time.Now()
 	failures := Fuzz(first, n, jobs)
@@ -121,8 +118,5 @@ func FuzzMain(w io.Writer, first, n int64, jobs int) int {
 		fmt.Fprintf(w, "seed %d: %v\n", f.Seed, f.Err)
 	}
 	fmt.Fprintf(w, "%d seeds, %d violations, %.1f s\n", n, len(failures), time.Since(start).Seconds())
-	if len(failures) > 0 {
-		return 1
-	}
-	return 0
+	return min(len(failures), 1)
 }
