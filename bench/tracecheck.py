@@ -4,8 +4,12 @@ It reads only the trace, so it holds every driver, Python or Go, to the same
 rules, which follow the safety properties of Figure 3 of the Raft paper:
 
 * Election Safety: at most one leader per term;
-* State Machine Safety: every index is applied with the same term and cmd on every node;
-* each node applies indices in order without gaps (a restarted node starts again at 1);
+* State Machine Safety: every index is applied with the same term and cmd on every node,
+  and every state machine image taken (`snapshot`) or installed (`install`) at one index
+  has the same digest;
+* each node applies indices in order without gaps (a restarted node starts again at 1,
+  or after the index of the snapshot it installs); an `install` jumps forward, never
+  back, and a node takes a `snapshot` exactly at the index it has applied up to;
 * every acknowledged cmd is applied at its acknowledged index (no acked command is lost).
 """
 
@@ -22,6 +26,7 @@ class _Checker:
         self.applied: dict[int, tuple[int, Any]] = {}
         self.last_applied: dict[int, int] = {}
         self.acks: dict[str, int] = {}
+        self.digests: dict[int, str] = {}
 
     def event(self, ev: dict[str, Any], where: str) -> None:
         kind = ev.get("event")
@@ -31,6 +36,10 @@ class _Checker:
             self._apply(ev, where)
         elif kind == "ack":
             self._ack(ev, where)
+        elif kind == "snapshot":
+            self._snapshot(ev, where)
+        elif kind == "install":
+            self._install(ev, where)
         elif kind in ("restart", "crash"):
             self.last_applied[ev["node"]] = 0
 
@@ -53,6 +62,30 @@ class _Checker:
         if seen != entry:
             self.problems.append(f"{where}: state machine safety: index {index} applied as "
                                  f"{list(seen)} and {list(entry)} (node {node})")
+
+    def _snapshot(self, ev: dict[str, Any], where: str) -> None:
+        node, index = ev["node"], ev["index"]
+        applied = self.last_applied.get(node, 0)
+        if index != applied:
+            self.problems.append(f"{where}: node {node} took a snapshot at index {index} "
+                                 f"with its state machine at {applied}")
+        self._digest(ev, where)
+
+    def _install(self, ev: dict[str, Any], where: str) -> None:
+        node, index = ev["node"], ev["index"]
+        applied = self.last_applied.get(node, 0)
+        if index <= applied:
+            self.problems.append(f"{where}: node {node} installed a snapshot at index {index} "
+                                 f"over its state machine at {applied} (not forward)")
+        self.last_applied[node] = index
+        self._digest(ev, where)
+
+    def _digest(self, ev: dict[str, Any], where: str) -> None:
+        index, digest = ev["index"], ev["digest"]
+        seen = self.digests.setdefault(index, digest)
+        if seen != digest:
+            self.problems.append(f"{where}: state machine safety: images at index {index} "
+                                 f"differ ({seen} and {digest}, node {ev['node']})")
 
     def _ack(self, ev: dict[str, Any], where: str) -> None:
         self.acks[ev["cmd"]] = ev["index"]

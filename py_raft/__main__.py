@@ -6,6 +6,7 @@
 
 import argparse
 import json
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -44,9 +45,13 @@ def _read_scenario(path: str) -> Scenario:
     except OSError as e:
         _fail(f"--scenario: cannot read {path}: {e.strerror}")
     try:
-        return parse_scenario(text)
+        sc = parse_scenario(text)
     except ScenarioError as e:
         _fail(str(e))
+    where = sc.storage_dir
+    if where is not None and not (os.path.isdir(where) and os.access(where, os.W_OK)):
+        _fail(f"storage_dir: {where} is not a directory this driver can write in")
+    return sc
 
 
 def run(runtime: str, sc: Scenario, trace: Any, loop: str = "asyncio") -> dict[str, Any]:
@@ -73,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
                 trace = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
             except OSError as e:
                 _fail(f"--trace: cannot write {args.trace}: {e.strerror}")
-        result = run(args.runtime, sc, trace, args.loop)
+        try:
+            result = run(args.runtime, sc, trace, args.loop)
+        except ScenarioError as e:  # the storage directory could not be made after all
+            _fail(str(e))
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -28,7 +28,7 @@ class Node:
     def __init__(self, cluster: "AsyncCluster", node_id: int, incarnation: int) -> None:
         self.cluster = cluster
         self.inbox: asyncio.Queue[Any] = asyncio.Queue()
-        self.host = NodeHost(node_id, cluster.sc, cluster.storages[node_id], incarnation,
+        self.host = NodeHost(node_id, cluster.sc, cluster.open_storage(node_id), incarnation,
                              cluster.recorder, cluster.send, cluster.clock.now())
         self.loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
@@ -75,6 +75,7 @@ class Node:
             while not inbox.empty():  # requests that raced with the crash
                 leftovers.append(inbox.get_nowait())
             host.fail_pending(leftovers)
+            host.close()
 
 
 class AsyncCluster(RealTimeCluster):

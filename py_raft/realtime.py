@@ -51,7 +51,7 @@ class RealTimeCluster(Cluster):
     """RealTimeCluster holds what a real-time cluster shares with its scripts."""
 
     def __init__(self, sc: Scenario, trace: Any, lock: Any, on_leader: Any) -> None:
-        super().__init__(sc, Recorder(trace, lock, on_leader))
+        super().__init__(sc, Recorder(trace, lock, on_leader, sc.nodes))
         self.clock = Clock()
         self.nodes: list[Any] = [None] * sc.nodes  # each runtime's node, None while down
         self.clients_on = False
@@ -200,6 +200,7 @@ class RealTimeCluster(Cluster):
         finally:
             watchdog.done.set()
             watchdog.join()
+            self.close()  # every node has stopped and closed its files
         self._emitting.acquire()
         return self._build()
 
@@ -217,4 +218,5 @@ class RealTimeCluster(Cluster):
         sys.stdout.write(json.dumps(self._build()) + "\n")
         sys.stdout.flush()
         self.recorder.flush()
+        self.close()
         os._exit(0)

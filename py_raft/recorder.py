@@ -9,6 +9,7 @@ says `ok` for a run that broke Raft.
 
 import json
 import math
+from array import array
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TextIO
@@ -30,12 +31,48 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[rank - 1]
 
 
+class SnapshotFloors:
+    """SnapshotFloors holds each node's snapshot index and the lowest of them (`low`).
+
+    A node never applies an index at or below its own snapshot's again (a
+    restart restores from it; an InstallSnapshot only moves forward), and
+    never snapshots or installs there again, so whatever a check keeps per
+    index is needed only above `low`: the rest can go, and a long run's checks
+    stay as small as its logs.
+    """
+
+    __slots__ = ("at", "low", "_at_low")
+
+    def __init__(self, nodes: int) -> None:
+        self.at = [0] * nodes
+        self.low = 0
+        self._at_low = nodes  # how many nodes are at low
+
+    def rise(self, node: int, index: int) -> bool:
+        """rise records node's snapshot at index; True if `low` rose."""
+        if node >= len(self.at):
+            return False  # built for 0 nodes: not tracked
+        old = self.at[node]
+        if index <= old:
+            return False
+        self.at[node] = index
+        if old != self.low:
+            return False
+        self._at_low -= 1
+        if self._at_low:
+            return False
+        self.low = min(self.at)  # once per round of snapshots, not per node
+        self._at_low = self.at.count(self.low)
+        return True
+
+
 class Recorder:
     def __init__(
         self,
         trace: TextIO | None,
         lock: AbstractContextManager[Any] | None = None,
         on_leader: Callable[[], None] | None = None,
+        nodes: int = 0,
     ) -> None:
         self._trace = trace
         self._lock = lock if lock is not None else nullcontext()
@@ -49,16 +86,20 @@ class Recorder:
         self.max_term = 0
         self.term_changes_after_leader = 0
         self.applied: dict[int, tuple[int, str | None]] = {}
+        self.digests: dict[int, str] = {}  # a state machine image's digest, by index
+        self.floors = SnapshotFloors(nodes)
         self.acks = 0
         self.last_ack_us = 0
-        self.latencies_us: list[int] = []
+        # Raw values, kept for the percentiles; 8 bytes each, where a list of
+        # ints takes 36 (a 60-second saturated run acknowledges millions).
+        self.latencies_us = array("q")
         self.failover_us: list[int] = []
         self.violation: str | None = None
         # Heartbeat lag: per node, the term and time of the last AppendEntries it
         # handled; a gap is recorded between two of the same term. Each node is
         # touched by its own thread or task only, so no lock is taken.
         self._last_append: dict[int, tuple[int, int]] = {}
-        self.heartbeat_gaps_us: list[int] = []
+        self.heartbeat_gaps_us = array("q")
         self.inbox_dropped = 0
 
     def _emit(self, line: dict[str, Any]) -> None:
@@ -106,6 +147,33 @@ class Recorder:
                     f"state machine safety: index {index} applied as {seen} and "
                     f"({entry.term}, {entry.cmd!r})"
                 )
+
+    def snapshot(self, t: int, node: int, index: int, digest: str) -> None:
+        """snapshot: node's state machine, at index, became its snapshot (a compaction)."""
+        self._image("snapshot", t, node, index, digest)
+
+    def install(self, t: int, node: int, index: int, digest: str) -> None:
+        """install: node's state machine was reset from a snapshot at index."""
+        self._image("install", t, node, index, digest)
+
+    def _image(self, event: str, t: int, node: int, index: int, digest: str) -> None:
+        with self._lock:
+            self._emit({"t_ms": t_ms(t), "node": node, "event": event, "index": index,
+                        "digest": digest})
+            seen = self.digests.setdefault(index, digest)
+            if seen != digest and self.violation is None:
+                self.violation = (f"state machine safety: the images at index {index} "
+                                  f"differ ({seen} and {digest})")
+            old_low = self.floors.low
+            if self.floors.rise(node, index):
+                self._forget(old_low, self.floors.low)
+
+    def _forget(self, old_low: int, low: int) -> None:
+        """_forget drops what the checks kept for indices no node can reach again."""
+        for i in range(old_low + 1, low + 1):
+            self.applied.pop(i, None)
+        for i in [i for i in self.digests if i <= low]:
+            del self.digests[i]
 
     def ack(self, t: int, cmd: str, index: int, latency_us: int) -> None:
         with self._lock:

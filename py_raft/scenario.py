@@ -68,6 +68,14 @@ class Scenario:
     first_election_timeout_ms: tuple[float, float] | None = None
     inbox_capacity: int = 0  # 0: automatic, see inbox_limit()
     memory_limit_mb: float = 3072.0  # real-time drivers end the trial past it; 0: none
+    # Section 7: a node compacts its log once it has applied this many entries
+    # past its last snapshot; 0: never. 10,000 keeps a saturated run's memory
+    # flat (docs/protocol.md) while a follower that lags by less still
+    # catches up by AppendEntries, and at N <= 33 the image (a line per
+    # client) costs about one sort per 10,000 applies.
+    snapshot_entries: int = 10_000
+    storage: str = "memory"  # or "file": py_raft/filestore.py, fsynced before sending
+    storage_dir: str | None = None  # file storage's parent directory; None: the temp dir
 
     def inbox_limit(self) -> int:
         """inbox_limit: how many peer messages a node's inbox holds before it drops.
@@ -81,7 +89,7 @@ class Scenario:
         lo, hi = self.election_timeout_ms
         first_lo, first_hi = self.first_election_timeout_ms or (0.0, 0.0)
         return Config(us(lo), us(hi), us(self.heartbeat_ms), self.max_batch_entries,
-                      us(first_lo), us(first_hi))
+                      us(first_lo), us(first_hi), self.snapshot_entries)
 
     # The seed streams: one per consumer, so that adding draws to one never
     # shifts another's (and a replay stays exact in both languages).
@@ -104,10 +112,19 @@ class Scenario:
         if self.first_election_timeout_ms is not None:
             out["first_election_timeout_ms"] = list(self.first_election_timeout_ms)
         out["faults"] = [_fault_json(f) for f in self.faults]
+        for key, default in LATER_DEFAULTS.items():
+            if out[key] == default:
+                del out[key]
         return out
 
 
 CONTROL_STREAM, NETWORK_STREAM, FIRST_NODE_STREAM = 0, 1, 2
+STORAGES = ("memory", "file")
+# Fields added after the result's first version: to_json echoes each only when
+# it is not at its default, so that the echo of a scenario that leaves them
+# alone is what it was, and is still input that an older driver accepts.
+LATER_DEFAULTS: dict[str, Any] = {"snapshot_entries": 10_000, "storage": "memory",
+                                  "storage_dir": None}
 
 
 def node_seed(seed: int, node: int, incarnation: int) -> int:
@@ -184,7 +201,21 @@ def scenario_from_dict(raw: dict[str, Any]) -> Scenario:
         first_election_timeout_ms=None if first is None else (float(first[0]), float(first[1])),
         inbox_capacity=_int(raw, "inbox_capacity", d.inbox_capacity, 0, 10**9),
         memory_limit_mb=_num(raw, "memory_limit_mb", d.memory_limit_mb),
+        snapshot_entries=_int(raw, "snapshot_entries", d.snapshot_entries, 0, 10**9),
+        **_storage(raw),
     )
+
+
+def _storage(raw: dict[str, Any]) -> dict[str, Any]:
+    storage = raw.get("storage", "memory")
+    if storage not in STORAGES:
+        raise ScenarioError(f"storage: must be one of {', '.join(STORAGES)}, got {storage!r}")
+    where = raw.get("storage_dir")
+    if where is not None and (not isinstance(where, str) or not where):
+        raise ScenarioError("storage_dir: must be null or a directory's path")
+    if where is not None and storage != "file":
+        raise ScenarioError('storage_dir: only with storage "file"')
+    return {"storage": storage, "storage_dir": where}
 
 
 def _is_range(v: Any) -> bool:

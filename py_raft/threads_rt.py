@@ -37,7 +37,7 @@ class Node:
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.alive = True
         clock = cluster.clock
-        self.host = NodeHost(node_id, cluster.sc, cluster.storages[node_id], incarnation,
+        self.host = NodeHost(node_id, cluster.sc, cluster.open_storage(node_id), incarnation,
                              cluster.recorder, cluster.send, clock.now())
         self.thread = threading.Thread(target=self._run, name=f"node-{node_id}", daemon=True)
 
@@ -63,6 +63,7 @@ class Node:
         while not inbox.empty():  # requests that raced with the crash
             leftovers.append(inbox.get_nowait())
         host.fail_pending(leftovers)
+        host.close()
 
     def stop(self) -> None:
         self.alive = False

@@ -5,10 +5,10 @@ import io
 import pytest
 
 from py_raft.core import Entry
-from py_raft.sim.fuzz import fuzz_scenario, run_seed
 from py_raft.invariants import Invariants, SafetyViolation
 from py_raft.scenario import scenario_from_dict
 from py_raft.sim import Sim
+from py_raft.sim.fuzz import fuzz_scenario, run_seed
 
 SEEDS = 500
 CHUNK = 50

@@ -4,7 +4,11 @@
 failing seed reproduces in either language. The simulator checks the Figure 3
 properties after every event and raises `SafetyViolation` on the first break.
 
-    python -m py_raft.sim.fuzz --seeds 100000 --jobs 2
+`fuzz_scenario(seed, snapshots=True)` is the same scenario with log compaction
+every few entries (section 7), so that crashes, restarts and partitions meet
+snapshots, InstallSnapshot and restores from a snapshot all the time.
+
+    python -m py_raft.sim.fuzz --seeds 100000 --jobs 2 [--snapshots]
 """
 
 import argparse
@@ -20,8 +24,19 @@ FUZZ_STREAM = 0xF0225EED
 DURATION_MS = 1500
 
 
-def fuzz_scenario(seed: int) -> Scenario:
-    """fuzz_scenario draws a small cluster, a lossy network and a fault schedule."""
+SNAPSHOT_ENTRIES = (10, 50)
+
+
+def fuzz_scenario(seed: int, snapshots: bool = False) -> Scenario:
+    """fuzz_scenario draws a small cluster, a lossy network and a fault schedule.
+
+    The draws, in this order (Go's FuzzScenario makes the same ones):
+    nodes; the fault count, then per fault at_ms, action, and its node or
+    each node's side; latency, jitter, drop rate; clients; max_batch_entries.
+    With snapshots, one more draw after all of those, so that the rest are
+    the same: snapshot_entries, uniform in [10, 50]. Without, the field is
+    left at its default.
+    """
     rng = SplitMix64(derive_seed(seed, FUZZ_STREAM))
     nodes = rng.uniform_int(1, 7)
     faults = []
@@ -36,7 +51,7 @@ def fuzz_scenario(seed: int) -> Scenario:
             side = [rng.uniform_int(0, 1) for _ in range(nodes)]
             fault["groups"] = [[n for n in range(nodes) if side[n] == g] for g in (0, 1)]
         faults.append(fault)
-    return scenario_from_dict({
+    fields = {
         "kind": "replication",
         "nodes": nodes,
         "seed": seed,
@@ -50,18 +65,22 @@ def fuzz_scenario(seed: int) -> Scenario:
         "max_batch_entries": rng.uniform_int(1, 8),
         "faults": faults,
         "timeout_ms": 4 * DURATION_MS,
-    })
+    }
+    if snapshots:
+        fields["snapshot_entries"] = rng.uniform_int(*SNAPSHOT_ENTRIES)
+    return scenario_from_dict(fields)
 
 
-def run_seed(seed: int) -> str | None:
+def run_seed(seed: int, snapshots: bool = False) -> str | None:
     """run_seed simulates one fuzz seed; it returns the violation, or None."""
-    sim = Sim(fuzz_scenario(seed))
+    sim = Sim(fuzz_scenario(seed, snapshots))
     sim.run()
     return sim.violation
 
 
-def _run_range(bounds: tuple[int, int]) -> list[tuple[int, str]]:
-    return [(s, v) for s in range(*bounds) if (v := run_seed(s)) is not None]
+def _run_range(job: tuple[int, int, bool]) -> list[tuple[int, str]]:
+    first, end, snapshots = job
+    return [(s, v) for s in range(first, end) if (v := run_seed(s, snapshots)) is not None]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,10 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=500)
     p.add_argument("--first", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--snapshots", action="store_true",
+                   help="compact every 10 to 50 entries (a draw after the others)")
     args = p.parse_args(argv)
     start = time.perf_counter()
     chunk = 250
-    ranges = [(s, min(s + chunk, args.first + args.seeds))
+    ranges = [(s, min(s + chunk, args.first + args.seeds), args.snapshots)
               for s in range(args.first, args.first + args.seeds, chunk)]
     failures: list[tuple[int, str]] = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:

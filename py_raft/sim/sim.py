@@ -48,14 +48,14 @@ class SimClient:
 
 class Sim(Cluster):
     def __init__(self, sc: Scenario, trace: TextIO | None = None, check: bool = True) -> None:
-        super().__init__(sc, Recorder(trace))
+        super().__init__(sc, Recorder(trace, nodes=sc.nodes))
         self.now = 0
         self._queue: list[tuple[int, int, int, Any]] = []
         self._seq = 0
         self.events = 0
         n = sc.nodes
         self.timer_at = [-1] * n
-        self.invariants = Invariants() if check else None
+        self.invariants = Invariants(n) if check else None
         self.hosts: list[NodeHost | None] = [None] * n
         for i in range(n):
             self.hosts[i] = self._new_host(i)
@@ -123,7 +123,7 @@ class Sim(Cluster):
     # ---- nodes ----------------------------------------------------------------------------
 
     def _new_host(self, node: int) -> NodeHost:
-        return NodeHost(node, self.sc, self.storages[node], self.incarnations[node],
+        return NodeHost(node, self.sc, self.open_storage(node), self.incarnations[node],
                         self.recorder, self._send, self.now, self.invariants, self._on_leader)
 
     def _send(self, src: int, dst: int, msg: Message) -> None:
@@ -160,12 +160,18 @@ class Sim(Cluster):
         self.last_crashed = node
         self.recorder.crash(self.now, node)
         host.fail_pending()
+        host.close()
 
     def restart(self, node: int) -> None:
-        self.hosts[node] = self._new_host(node)
         self.recorder.restart(self.now, node)
-        self.hosts[node].flush(self.now)  # type: ignore[union-attr]
+        self.hosts[node] = self._new_host(node)  # its first Ready restores a snapshot
         self._schedule_timer(node)
+
+    def close(self) -> None:
+        for host in self.hosts:
+            if host is not None:
+                host.close()
+        super().close()
 
     def _faults_due(self, index: int) -> None:
         """_faults_due applies due faults in order; index -1 only retries the waiting ones."""
@@ -291,7 +297,10 @@ class Sim(Cluster):
 def run(sc: Scenario, trace: TextIO | None = None, check: bool = True) -> dict[str, Any]:
     """run simulates one trial and builds its result (virtual times throughout)."""
     sim = Sim(sc, trace, check)
-    sim.run()
+    try:
+        sim.run()
+    finally:
+        sim.close()
     if sim.violation:
         sim.error = f"safety violation: {sim.violation}"
     return sim.build("py-sim", sim.now, {"virtual": True, "events": sim.events, **process_usage()})
