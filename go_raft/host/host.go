@@ -60,7 +60,7 @@ func New(core *raft.Raft, storage raft.Storage, rec *recorder.Recorder, hooks Ho
 
 // Step hands the core a peer's message at trial time now.
 func (h *Host) Step(msg raft.Message, now int64) {
-	if gap, ok := h.clock.Handle(msg, now); ok {
+	if gap, ok := h.clock.Handle(msg, now); ok && h.rec != nil {
 		h.gapsUs = append(h.gapsUs, gap)
 	}
 	h.Core.Step(msg, now)

@@ -10,11 +10,12 @@ import (
 	"raftbench/go_raft/scenario"
 )
 
-func parse(t *testing.T, text string) *scenario.Scenario {
+// parse reads a scenario the test wrote; it must be valid.
+func parse(t *testing.T, text string) (sc *scenario.Scenario) {
 	t.Helper()
-	sc, err := scenario.Parse([]byte(text))
-	if err != nil {
-		t.Fatal(err)
+	var err error
+	if sc, err = scenario.Parse([]byte(text)); err != nil {
+		t.Fatalf("%s: %v", text, err)
 	}
 	return sc
 }
