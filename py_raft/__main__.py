@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = run(args.runtime, sc, trace, args.loop)
         except ScenarioError as e:  # the storage directory could not be made after all
+            stack.close()
+            if args.trace:
+                Path(args.trace).unlink(missing_ok=True)
             _fail(str(e))
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
