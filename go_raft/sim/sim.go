@@ -176,14 +176,17 @@ func (s *Sim) scheduleTimer(node int) {
 
 // ---- faults (host.Faults) ----------------------------------------------------
 
+// Up tells whether node runs.
 func (s *Sim) Up(node int) bool { return s.hosts[node] != nil }
 
+// Crash stops node and ends its incarnation.
 func (s *Sim) Crash(node int) {
 	h := s.hosts[node]
 	s.hosts[node], s.timerAt[node] = nil, -1
 	s.Crashed(h, s.Now)
 }
 
+// Restart starts node's next incarnation.
 func (s *Sim) Restart(node int) {
 	h := s.NewHost(node, s.Now, s.hooks)
 	s.hosts[node] = h
@@ -195,11 +198,13 @@ func (s *Sim) Restart(node int) {
 	s.scheduleTimer(node)
 }
 
+// Partition splits the network.
 func (s *Sim) Partition(groups [][]int) {
 	s.Network.Partition(groups)
 	s.Recorder.Partition(s.Now, groups)
 }
 
+// Heal ends the partition.
 func (s *Sim) Heal() {
 	s.Network.Heal()
 	s.Recorder.Heal(s.Now)
