@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"raftbench/go_raft/filestore"
 	"raftbench/go_raft/network"
 	"raftbench/go_raft/raft"
 	"raftbench/go_raft/recorder"
@@ -13,8 +14,11 @@ import (
 )
 
 // Cluster is what a trial keeps beyond any one incarnation of its nodes:
-// their storage, which survives a crash, and incarnation numbers, which seed
-// each restarted core afresh; the recorder, the network model, the random
+// their storage, which survives a crash (with storage "memory" one
+// raft.MemoryStorage per node; with "file" each (re)start opens the node's
+// files afresh, so that a restarted node reads back what reached the disk,
+// and nothing else), and incarnation numbers, which seed each restarted core
+// afresh; the recorder, the network model, the random
 // streams and the verdict so far. A real-time runtime guards the Network,
 // the Incarnations and LastCrashed (runtime.Trial says how).
 type Cluster struct {
@@ -26,8 +30,9 @@ type Cluster struct {
 	Incarnations []int  // each node's crashes so far
 	LastCrashed  int    // what "leader" names in a restart fault; -1: none
 	config       raft.Config
-	members      []int // every node's id: one slice shared by every core
-	storages     []*raft.MemoryStorage
+	members      []int                 // every node's id: one slice shared by every core
+	storages     []*raft.MemoryStorage // storage "memory"
+	files        *filestore.Stores     // storage "file"
 	// mu guards the verdict, which a real-time trial's hard stop reads
 	// while the scripts run.
 	mu            sync.Mutex
@@ -36,24 +41,61 @@ type Cluster struct {
 	failoversDone int
 }
 
-// NewCluster prepares the cluster of sc, its nodes not started yet.
+// NewCluster prepares the cluster of sc, its nodes not started yet. With
+// file storage it makes the trial's directory, which Close removes; the
+// driver has checked storage_dir already, so a failure there panics.
 func NewCluster(sc *scenario.Scenario, rec *recorder.Recorder) *Cluster {
 	c := &Cluster{
 		Scenario: sc, Recorder: rec, Network: sc.NetworkModel(), ControlRng: sc.ControlRng(),
 		Payload: strings.Repeat("x", sc.PayloadBytes), Incarnations: make([]int, sc.Nodes),
 		LastCrashed: -1, config: sc.Config(), members: make([]int, sc.Nodes),
-		storages: make([]*raft.MemoryStorage, sc.Nodes),
 	}
 	for i := range sc.Nodes {
-		c.members[i], c.storages[i] = i, raft.NewMemoryStorage()
+		c.members[i] = i
+	}
+	if sc.Storage == "file" {
+		var err error
+		if c.files, err = filestore.NewStores(sc.StorageDir); err != nil {
+			panic(fmt.Sprintf("storage_dir: cannot make a directory: %v", err))
+		}
+	} else {
+		c.storages = make([]*raft.MemoryStorage, sc.Nodes)
+		for i := range c.storages {
+			c.storages[i] = raft.NewMemoryStorage()
+		}
 	}
 	return c
 }
 
 // NewHost makes node id's current incarnation at trial time now.
 func (c *Cluster) NewHost(id int, now int64, hooks Hooks) *Host {
+	var storage raft.SnapshotStorage
+	if c.files == nil {
+		storage = c.storages[id]
+	} else {
+		s, err := c.files.Open(id)
+		if err != nil {
+			panic(err) // no crash leaves such files
+		}
+		storage = s
+	}
 	rng := c.Scenario.NodeRng(id, c.Incarnations[id])
-	return New(raft.New(id, c.members, c.storages[id], c.config, rng, now), c.storages[id], c.Recorder, hooks)
+	return New(raft.New(id, c.members, storage, c.config, rng, now), storage, c.Recorder, hooks, now)
+}
+
+// FsyncUs is the result's runtime.fsync_us: nil without file storage.
+func (c *Cluster) FsyncUs() *filestore.Summary {
+	if c.files == nil {
+		return nil
+	}
+	return c.files.Summary()
+}
+
+// Close removes the trial's storage directory, if it has one, once no node runs.
+func (c *Cluster) Close() {
+	if c.files != nil {
+		c.files.Remove()
+	}
 }
 
 // Crashed ends h's incarnation at now, once the runtime has stopped it.
@@ -77,7 +119,7 @@ type Faults interface {
 // It returns false when f must wait for the next leader; the runtime then
 // holds back the faults after it too.
 func (c *Cluster) ApplyFault(f *scenario.Fault, rt Faults) bool {
-	leader, _, _ := c.Recorder.Snapshot()
+	leader, _, _ := c.Recorder.KnownLeader()
 	e := f.Resolve(leader, c.LastCrashed, rt.Up)
 	switch e.Op {
 	case scenario.Wait:

@@ -6,29 +6,29 @@
 package host
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"raftbench/go_raft/client"
+	"raftbench/go_raft/invariants"
 	"raftbench/go_raft/raft"
 	"raftbench/go_raft/recorder"
 )
 
 // Hooks are what a runtime adds to a Host. Send, which must not block, is
-// required; the simulator's Figure 3 checks and controller use the others.
+// required; the simulator's controller uses Leader and its Figure 3 checks
+// Check.
 type Hooks struct {
-	Send      func(from int, msgs []raft.Envelope)      // once persisted
-	Persisted func(node, logFrom int, log []raft.Entry) // entries from logFrom on
-	Leader    func(node, term int, log []raft.Entry)    // after the trace
-	Applied   func(node, index int, e raft.Entry)       // before the state machine
+	Send    func(from int, msgs []raft.Envelope) // once persisted
+	Leader  func(node, term int)                 // after the trace and the checks
+	Applied func(node, index int, e raft.Entry)  // before the state machine
+	Check   *invariants.Invariants               // nil: no checks
 }
 
 // Request is a client's command on its way into a host. Answer hears, once
 // and on the host's goroutine, what became of it: client.OK, client.Lost
-// (another entry took its index, or the node crashed), or client.Redirect
-// with the leader hint (raft.None: none).
+// (another entry took its index, the node crashed, or a snapshot covered
+// it), or client.Redirect with the leader hint (raft.None: none).
 type Request struct {
 	Cmd    string
 	SentUs int64 // when the host took it
@@ -41,21 +41,29 @@ type Host struct {
 	ID      int
 	Core    *raft.Raft
 	storage raft.Storage
+	sync    func()             // file storage's: make the writes durable; nil for memory
 	rec     *recorder.Recorder // nil: nothing recorded (a host outside a trial)
 	hooks   Hooks
 	pending map[int]*Request // by the index each command was proposed at
-	// KV is the replicated state machine: command "c<client>.<seq>" sets
-	// key "c<client>" to the entry's payload. Applied is its last index.
-	KV      map[string]string
-	Applied int
+	KV      KeyValue         // the replicated state machine
 	clock   recorder.AppendClock
 	gapsUs  []int64 // heartbeat gaps (recorder.AppendClock)
 }
 
-// New hosts core, built over storage; rec may be nil.
-func New(core *raft.Raft, storage raft.Storage, rec *recorder.Recorder, hooks Hooks) *Host {
-	return &Host{ID: core.ID, Core: core, storage: storage, rec: rec, hooks: hooks,
-		pending: map[int]*Request{}, KV: map[string]string{}}
+// New hosts core, built over storage at trial time now; rec may be nil. A
+// core whose storage holds a snapshot restores the state machine from it at
+// once, in its first Ready.
+func New(core *raft.Raft, storage raft.Storage, rec *recorder.Recorder, hooks Hooks, now int64) *Host {
+	h := &Host{ID: core.ID, Core: core, storage: storage, rec: rec, hooks: hooks,
+		pending: map[int]*Request{}, KV: KeyValue{Data: map[string]Value{}}}
+	if s, ok := storage.(interface{ Sync() }); ok {
+		h.sync = s.Sync
+	}
+	if c := hooks.Check; c != nil {
+		c.OnRestart(h.ID, core.Log, core.LastIncludedIndex, core.LastIncludedTerm)
+	}
+	h.Flush(now)
+	return h
 }
 
 // Step hands the core a peer's message at trial time now.
@@ -93,34 +101,59 @@ func (h *Host) Cancel(index int, r *Request) {
 	}
 }
 
-// Flush carries out the core's Ready, if it has one.
+// Flush carries out the core's Ready, if it has one, in the order
+// raft.Ready documents: persist, send, apply. Snapshots (section 7) add three
+// steps, each one test of an empty field per Ready when they are off: persist
+// Snapshot before anything else, reset the state machine from Restore before
+// applying Committed, and hand the core the state machine's image when
+// SnapshotDue asks.
 func (h *Host) Flush(now int64) {
 	if !h.Core.HasReady() {
 		return
 	}
-	r := h.Core.Ready()
+	r, core, check := h.Core.Ready(), h.Core, h.hooks.Check
+	if snap := r.Snapshot; snap != nil {
+		h.storage.(raft.SnapshotStorage).SaveSnapshot(*snap)
+		if check != nil {
+			check.OnSnapshot(h.ID, snap.LastIncludedIndex, snap.LastIncludedTerm, core.Log)
+		}
+	}
 	if r.HardState != nil {
 		h.storage.SetHardState(r.HardState.Term, r.HardState.VotedFor)
 	}
 	if r.LogFrom != 0 {
 		h.storage.TruncateAndAppend(r.LogFrom, r.Entries)
-		if h.hooks.Persisted != nil {
-			h.hooks.Persisted(h.ID, r.LogFrom, h.Core.Log)
+		if check != nil {
+			check.OnLog(h.ID, r.LogFrom, core.Log, core.LastIncludedIndex)
 		}
+	}
+	if h.sync != nil {
+		h.sync() // durable before anything is sent
 	}
 	for _, tr := range r.Transitions {
 		if h.rec != nil {
 			h.rec.State(now, h.ID, tr.Role, tr.Term)
 		}
-		if tr.Role == raft.Leader && h.hooks.Leader != nil {
-			h.hooks.Leader(h.ID, tr.Term, h.Core.Log)
+		if tr.Role == raft.Leader {
+			if check != nil {
+				check.OnLeader(h.ID, tr.Term, core.Log, core.LastIncludedIndex, core.LastIncludedTerm)
+			}
+			if h.hooks.Leader != nil {
+				h.hooks.Leader(h.ID, tr.Term)
+			}
 		}
 	}
 	if len(r.Messages) > 0 {
 		h.hooks.Send(h.ID, r.Messages)
 	}
+	if r.Restore != nil {
+		h.restore(r.Restore, now)
+	}
 	for _, a := range r.Committed {
 		h.apply(a.Index, a.Entry, now)
+	}
+	if r.SnapshotDue != 0 {
+		h.compact(r.SnapshotDue, now)
 	}
 }
 
@@ -128,17 +161,13 @@ func (h *Host) apply(index int, e raft.Entry, now int64) {
 	if h.rec != nil {
 		h.rec.Apply(now, h.ID, index, e)
 	}
+	if h.hooks.Check != nil {
+		h.hooks.Check.OnApply(h.ID, index, e)
+	}
 	if h.hooks.Applied != nil {
 		h.hooks.Applied(h.ID, index, e)
 	}
-	if index != h.Applied+1 {
-		panic(fmt.Sprintf("host: node %d applied %d after %d", h.ID, index, h.Applied))
-	}
-	h.Applied = index
-	if !e.Noop {
-		key, _, _ := strings.Cut(e.Cmd, ".")
-		h.KV[key] = e.Payload
-	}
+	h.KV.Apply(index, e)
 	r, ok := h.pending[index]
 	if !ok {
 		return
@@ -154,14 +183,58 @@ func (h *Host) apply(index int, e raft.Entry, now int64) {
 	r.Answer(client.OK, raft.None)
 }
 
+// restore resets the state machine from a snapshot (Ready.Restore). A client
+// waiting on an index the snapshot covers hears that its command is lost:
+// this node will never apply that index itself.
+func (h *Host) restore(snap *raft.Snapshot, now int64) {
+	index := snap.LastIncludedIndex
+	h.KV.Restore(snap.Data, index)
+	digest := Digest(snap.Data)
+	if h.rec != nil {
+		h.rec.Install(now, h.ID, index, digest)
+	}
+	if h.hooks.Check != nil {
+		h.hooks.Check.OnInstall(h.ID, index, digest, Digest(h.KV.Image()))
+	}
+	h.lose(func(i int) bool { return i <= index })
+}
+
+// compact hands the core the state machine's image at index, then persists
+// it: the Ready that follows carries the snapshot.
+func (h *Host) compact(index int, now int64) {
+	data := h.KV.Image()
+	if err := h.Core.Snapshot(index, data); err != nil {
+		panic(err) // the state machine is at index: the core asked for it
+	}
+	digest := Digest(data)
+	if h.rec != nil {
+		h.rec.Snapshot(now, h.ID, index, digest)
+	}
+	if h.hooks.Check != nil {
+		h.hooks.Check.OnImage(h.ID, index, digest)
+	}
+	h.Flush(now)
+}
+
+// lose tells the clients waiting on the indexes that match, in index order,
+// that their commands are lost.
+func (h *Host) lose(match func(index int) bool) {
+	for _, index := range slices.Sorted(maps.Keys(h.pending)) {
+		if match(index) {
+			r := h.pending[index]
+			delete(h.pending, index)
+			r.Answer(client.Lost, raft.None)
+		}
+	}
+}
+
 // Retire ends the incarnation, once nothing runs it: the waiting clients
-// hear in index order that their commands are lost, and the recorder gets
-// its heartbeat gaps.
+// hear in index order that their commands are lost, the storage lets go of
+// its files, if it has any, and the recorder gets its heartbeat gaps.
 func (h *Host) Retire() {
-	pending := h.pending
-	h.pending = map[int]*Request{}
-	for _, index := range slices.Sorted(maps.Keys(pending)) {
-		pending[index].Answer(client.Lost, raft.None)
+	h.lose(func(int) bool { return true })
+	if c, ok := h.storage.(interface{ Close() error }); ok {
+		_ = c.Close() // writes not synced are lost, as in a crash
 	}
 	if h.rec != nil {
 		h.rec.Gaps(h.gapsUs)

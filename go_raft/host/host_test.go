@@ -22,7 +22,7 @@ func TestPersistThenSend(t *testing.T) {
 				t.Fatalf("sent before the vote was persisted: term %d vote %d", term, vote)
 			}
 			sent += len(msgs)
-		}})
+		}}, 0)
 	h.Tick(h.Core.NextDeadline())
 	if sent != 2 {
 		t.Fatalf("%d vote requests", sent)
@@ -33,9 +33,9 @@ func TestPersistThenSend(t *testing.T) {
 // loses the commands that wait, in index order.
 func TestAnswers(t *testing.T) {
 	storage := raft.NewMemoryStorage()
-	rec := recorder.New(nil, nil)
+	rec := recorder.New(nil, nil, 1)
 	h := New(raft.New(0, []int{0}, storage, testConfig, raft.NewSplitMix64(1), 0), storage, rec,
-		Hooks{Send: func(int, []raft.Envelope) {}})
+		Hooks{Send: func(int, []raft.Envelope) {}}, 0)
 	h.Tick(h.Core.NextDeadline())
 	var got []string
 	answer := func(name string) func(client.Outcome, int) {
@@ -45,14 +45,14 @@ func TestAnswers(t *testing.T) {
 		t.Fatal("a leader of one refused")
 	}
 	h.Flush(1000)
-	if h.KV["c0"] != "v" || rec.Acks != 1 || !slices.Equal(got, []string{"a:ok"}) {
+	if h.KV.Data["c0"] != (Value{"c0.1", "v"}) || rec.Acks != 1 || !slices.Equal(got, []string{"a:ok"}) {
 		t.Fatalf("kv %v, %d acks, answers %v", h.KV, rec.Acks, got)
 	}
 
 	// Three nodes: nothing commits without the others.
 	storage = raft.NewMemoryStorage()
 	h = New(raft.New(0, []int{0, 1, 2}, storage, testConfig, raft.NewSplitMix64(1), 0), storage, rec,
-		Hooks{Send: func(int, []raft.Envelope) {}})
+		Hooks{Send: func(int, []raft.Envelope) {}}, 0)
 	got = nil
 	if _, ok := h.Propose(&Request{Cmd: "c0.1", Answer: answer("f")}, "", 0); ok || !slices.Equal(got, []string{"f:redirect"}) {
 		t.Fatalf("a follower took it: %v", got)

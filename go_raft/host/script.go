@@ -111,7 +111,7 @@ func (s *Script) arm(now int64, _ int) Wait {
 }
 
 func (s *Script) crash(now int64, _ int) Wait {
-	leader, term, _ := s.c.Recorder.Snapshot()
+	leader, term, _ := s.c.Recorder.KnownLeader()
 	if leader == raft.None { // faults left no leader: crash the next one
 		s.next = s.settle
 		return Wait{Kind: Leader, AfterTerm: -1}
@@ -124,7 +124,7 @@ func (s *Script) crash(now int64, _ int) Wait {
 }
 
 func (s *Script) failedOver(now int64, _ int) Wait {
-	_, _, leaderUs := s.c.Recorder.Snapshot()
+	_, _, leaderUs := s.c.Recorder.KnownLeader()
 	s.c.Recorder.Failover(leaderUs - s.crashUs)
 	s.c.mu.Lock()
 	s.c.failoversDone++

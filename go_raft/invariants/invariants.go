@@ -1,40 +1,73 @@
 // Package invariants checks the safety properties of Figure 3, fed by the
-// simulator after every event; ported from py_raft/invariants.py.
+// simulator's hosts after every change; ported from py_raft/invariants.py.
 //
 // Each check is incremental, fed by what the event changed, so that a check
-// after every event stays cheap enough for 100,000 randomized runs.
+// after every event stays cheap enough for 100,000 randomized runs. The first
+// broken property is kept in Violation; the simulator stops on it.
+//
+// With log compaction (section 7) a node's log starts after its snapshot:
+// log[0] is index base + 1, where base is the core's LastIncludedIndex. The
+// snapshot stands for the committed prefix up to base, so
+//
+//   - Log Matching hashes each node's log as a chain that starts from the
+//     chain value of its snapshot's (index, term), the one any log that held
+//     that entry had there;
+//   - Leader Completeness asks a leader for the committed entries after its
+//     snapshot, and that its snapshot's term be the committed entry's at base;
+//   - State Machine Safety also compares state machine images: every image at
+//     one index (a node's compaction, an installed snapshot) has one digest,
+//     and a node that restores an image holds exactly that image afterwards.
 package invariants
 
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"strconv"
 
 	"raftbench/go_raft/raft"
+	"raftbench/go_raft/recorder"
 )
 
-// SafetyViolation is a broken Figure 3 property; the simulator stops on it.
+// SafetyViolation is a broken Figure 3 property.
 type SafetyViolation struct{ Msg string }
 
 func (e *SafetyViolation) Error() string { return e.Msg }
 
 type indexTerm struct{ index, term int }
 
-// Invariants holds what the checks have seen so far.
-type Invariants struct {
-	leaderByTerm map[int]int
-	// Log Matching, via a hash chain: equal (index, term) must mean equal prefixes.
-	chains    map[int][]uint64
-	chainAt   map[indexTerm]uint64
-	committed map[int]raft.Entry
-	order     []int // committed's indexes in first-applied order, as a Python dict keeps them
+// chain: hashes[k] is the chain value at index base + k (0 at index 0).
+type chain struct {
+	base   int
+	hashes []uint64
 }
 
-// New returns checks that have seen nothing.
-func New() *Invariants {
+// Invariants holds what the checks have seen so far.
+type Invariants struct {
+	Violation    error // the first broken property
+	leaderByTerm map[int]int
+	// Log Matching, via a hash chain: equal (index, term) must mean equal prefixes.
+	chains  map[int]*chain
+	chainAt map[indexTerm]uint64
+	// committed[i] is the entry applied at index floors.Low + 1 + i: every
+	// index is first applied after the one below it, so they are contiguous.
+	committed []raft.Entry
+	digests   map[int]string
+	floors    recorder.SnapshotFloors
+}
+
+// New returns checks of a cluster of nodes nodes that have seen nothing.
+func New(nodes int) *Invariants {
 	return &Invariants{
-		leaderByTerm: map[int]int{}, chains: map[int][]uint64{},
-		chainAt: map[indexTerm]uint64{}, committed: map[int]raft.Entry{},
+		leaderByTerm: map[int]int{}, chains: map[int]*chain{},
+		chainAt: map[indexTerm]uint64{}, digests: map[int]string{},
+		floors: recorder.NewSnapshotFloors(nodes),
+	}
+}
+
+func (v *Invariants) fail(format string, args ...any) {
+	if v.Violation == nil {
+		v.Violation = &SafetyViolation{fmt.Sprintf(format, args...)}
 	}
 }
 
@@ -57,70 +90,134 @@ func link(h uint64, e raft.Entry) uint64 {
 	return f.Sum64()
 }
 
-// OnLog checks Log Matching for entries logFrom.. of node's persisted log.
-func (v *Invariants) OnLog(node, logFrom int, log []raft.Entry) error {
-	chain := v.chains[node]
-	chain = chain[:min(len(chain), logFrom-1)]
-	var h uint64
-	if len(chain) > 0 {
-		h = chain[len(chain)-1]
+// OnLog checks Log Matching for entries logFrom.. of node's persisted log,
+// which starts after base.
+func (v *Invariants) OnLog(node, logFrom int, log []raft.Entry, base int) {
+	c := v.chains[node]
+	if c == nil {
+		c = &chain{hashes: []uint64{0}}
+		v.chains[node] = c
 	}
-	for index := logFrom; index <= len(log); index++ {
-		e := log[index-1]
+	if c.base != base {
+		panic(fmt.Sprintf("invariants: node %d's chain starts at %d, its log at %d", node, c.base, base))
+	}
+	c.hashes = c.hashes[:logFrom-base]
+	h := c.hashes[len(c.hashes)-1]
+	for index := logFrom; index <= base+len(log); index++ {
+		e := log[index-base-1]
 		h = link(h, e)
-		chain = append(chain, h)
+		c.hashes = append(c.hashes, h)
 		key := indexTerm{index, e.Term}
 		seen, ok := v.chainAt[key]
 		if !ok {
 			v.chainAt[key], seen = h, h
 		}
 		if seen != h {
-			v.chains[node] = chain
-			return &SafetyViolation{fmt.Sprintf(
-				"log matching: node %d index %d term %d has another prefix", node, index, e.Term)}
+			v.fail("log matching: node %d index %d term %d has another prefix", node, index, e.Term)
+			return
 		}
 	}
-	v.chains[node] = chain
-	return nil
 }
 
-// OnRestart starts node's chain again from its persisted log.
-func (v *Invariants) OnRestart(node int, log []raft.Entry) error {
-	delete(v.chains, node)
+// OnSnapshot: node persisted a snapshot at (index, term); log is what follows it.
+func (v *Invariants) OnSnapshot(node, index, term int, log []raft.Entry) {
+	v.chains[node] = &chain{index, []uint64{v.anchor(node, index, term)}}
 	if len(log) > 0 {
-		return v.OnLog(node, 1, log)
+		v.OnLog(node, index+1, log, index)
 	}
-	return nil
 }
 
-// OnLeader checks Election Safety and Leader Completeness (5.4).
-func (v *Invariants) OnLeader(node, term int, log []raft.Entry) error {
+// OnRestart starts node's chain again from its persisted log, after its
+// snapshot at (base, baseTerm) if it has one.
+func (v *Invariants) OnRestart(node int, log []raft.Entry, base, baseTerm int) {
+	var anchor uint64
+	if base > 0 {
+		anchor = v.anchor(node, base, baseTerm)
+	}
+	v.chains[node] = &chain{base, []uint64{anchor}}
+	if len(log) > 0 {
+		v.OnLog(node, base+1, log, base)
+	}
+}
+
+// anchor is the chain value at a snapshot's last entry, in every log that held it.
+func (v *Invariants) anchor(node, index, term int) uint64 {
+	h, ok := v.chainAt[indexTerm{index, term}]
+	if !ok {
+		v.fail("log matching: node %d holds a snapshot at index %d term %d, an entry no log ever held",
+			node, index, term)
+	}
+	return h
+}
+
+// OnLeader checks Election Safety and Leader Completeness (5.4) for node's
+// log, which starts after its snapshot at (base, baseTerm).
+func (v *Invariants) OnLeader(node, term int, log []raft.Entry, base, baseTerm int) {
 	other, ok := v.leaderByTerm[term]
 	if !ok {
 		v.leaderByTerm[term], other = node, node
 	}
 	if other != node {
-		return &SafetyViolation{fmt.Sprintf("election safety: nodes %d and %d lead term %d", other, node, term)}
+		v.fail("election safety: nodes %d and %d lead term %d", other, node, term)
+		return
 	}
-	for _, index := range v.order {
-		if index > len(log) || log[index-1] != v.committed[index] {
-			return &SafetyViolation{fmt.Sprintf(
-				"leader completeness: leader %d of term %d lacks index %d", node, term, index)}
+	for i, entry := range v.committed {
+		index := v.floors.Low + 1 + i
+		var holds bool
+		switch {
+		case index < base:
+			continue // in the snapshot, whose image OnImage checks
+		case index == base:
+			holds = baseTerm == entry.Term
+		default:
+			holds = index <= base+len(log) && log[index-base-1] == entry
+		}
+		if !holds {
+			v.fail("leader completeness: leader %d of term %d lacks index %d", node, term, index)
+			return
 		}
 	}
-	return nil
 }
 
 // OnApply checks State Machine Safety: one entry per index, on every node.
-func (v *Invariants) OnApply(node, index int, e raft.Entry) error {
-	seen, ok := v.committed[index]
+func (v *Invariants) OnApply(node, index int, e raft.Entry) {
+	i := index - v.floors.Low - 1
+	if i == len(v.committed) {
+		v.committed = append(v.committed, e)
+	} else if i >= 0 && i < len(v.committed) && v.committed[i] != e {
+		v.fail("state machine safety: node %d applied %v at %d, others %v", node, e, index, v.committed[i])
+	}
+}
+
+// OnImage: node's state machine at index has the image digest (it compacted
+// or installed).
+func (v *Invariants) OnImage(node, index int, digest string) {
+	seen, ok := v.digests[index]
 	if !ok {
-		v.committed[index], seen = e, e
-		v.order = append(v.order, index)
+		v.digests[index], seen = digest, digest
 	}
-	if seen != e {
-		return &SafetyViolation{fmt.Sprintf(
-			"state machine safety: node %d applied %v at %d, others %v", node, e, index, seen)}
+	if seen != digest {
+		v.fail("state machine safety: node %d has image %s at index %d, others %s", node, digest, index, seen)
 	}
-	return nil
+	if low := v.floors.Low; v.floors.Rise(node, index) {
+		v.forget(low, v.floors.Low)
+	}
+}
+
+// OnInstall: node restored the image named digest and now holds the one
+// named restored.
+func (v *Invariants) OnInstall(node, index int, digest, restored string) {
+	if restored != digest {
+		v.fail("state machine safety: node %d restored image %s at index %d as %s", node, digest, index, restored)
+	}
+	v.OnImage(node, index, digest)
+}
+
+// forget drops what no node can meet again: indices below every snapshot.
+// The chain values at each node's own snapshot index stay (a restart
+// anchors there).
+func (v *Invariants) forget(oldLow, low int) {
+	v.committed = append([]raft.Entry(nil), v.committed[min(low-oldLow, len(v.committed)):]...)
+	maps.DeleteFunc(v.digests, func(i int, _ string) bool { return i <= low })
+	maps.DeleteFunc(v.chainAt, func(k indexTerm, _ uint64) bool { return k.index < low })
 }

@@ -14,7 +14,7 @@ func BenchmarkHandleAppendEntries(b *testing.B) {
 	cfg := raft.Config{ElectionTimeoutMinUs: 150_000, ElectionTimeoutMaxUs: 300_000, HeartbeatUs: 50_000, MaxBatchEntries: 64}
 	storage := raft.NewMemoryStorage()
 	h := host.New(raft.New(1, []int{0, 1, 2}, storage, cfg, raft.NewSplitMix64(1), 0), storage, nil,
-		host.Hooks{Send: func(int, []raft.Envelope) {}})
+		host.Hooks{Send: func(int, []raft.Envelope) {}}, 0)
 	n := &Node{host: h, cfg: Config{Now: func() int64 { return 0 }}}
 	entries := []raft.Entry{{Term: 1, Cmd: "c", Payload: "xxxxxxxxxxxxxxxx"}}
 	b.ResetTimer()

@@ -43,7 +43,7 @@ func (c *cluster) start(id int) {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			c.applied[id] = append(c.applied[id], e)
-		}})
+		}}, 0)
 	n := Start(h, Config{Now: func() int64 { return time.Since(epoch).Microseconds() }})
 	c.mu.Lock()
 	c.nodes[id] = n
@@ -68,7 +68,7 @@ func (c *cluster) node(id int) *Node {
 
 func newCluster() *cluster {
 	c := &cluster{nodes: make([]*Node, 3), storages: make([]*raft.MemoryStorage, 3),
-		applied: make([][]raft.Entry, 3), rec: recorder.New(nil, nil)}
+		applied: make([][]raft.Entry, 3), rec: recorder.New(nil, nil, 3)}
 	for i := range 3 {
 		c.storages[i] = raft.NewMemoryStorage()
 	}
@@ -93,7 +93,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func (c *cluster) leader(t *testing.T, minTerm int) (leader, term int) {
 	t.Helper()
 	eventually(t, "a leader", func() bool {
-		leader, term, _ = c.rec.Snapshot()
+		leader, term, _ = c.rec.KnownLeader()
 		return leader != raft.None && term > minTerm
 	})
 	return leader, term
@@ -179,7 +179,7 @@ func idle(id int, capacity int, quit chan struct{}, stepped func()) *Node {
 	cfg := raft.Config{ElectionTimeoutMinUs: 1 << 40, ElectionTimeoutMaxUs: 1 << 40, HeartbeatUs: 1, MaxBatchEntries: 1}
 	storage := raft.NewMemoryStorage()
 	h := host.New(raft.New(id, []int{0, 1, 2}, storage, cfg, raft.NewSplitMix64(1), 0), storage, nil,
-		host.Hooks{Send: func(int, []raft.Envelope) { stepped() }})
+		host.Hooks{Send: func(int, []raft.Envelope) { stepped() }}, 0)
 	return Start(h, Config{InboxCapacity: capacity, Quit: quit})
 }
 

@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 
@@ -19,7 +20,7 @@ import (
 
 // Recorder keeps the trace writer and the trial's figures. The simulator,
 // which has one goroutine, reads the figures directly; a real-time runtime
-// through Snapshot and AckCount.
+// through KnownLeader and AckCount.
 type Recorder struct {
 	mu       sync.Mutex
 	trace    *bufio.Writer // nil: no trace
@@ -34,6 +35,8 @@ type Recorder struct {
 	MaxTerm       int
 	TermChanges   int // term changes after the first leader
 	applied       map[int]applied
+	digests       map[int]string // a state machine image's digest, by index
+	floors        SnapshotFloors
 	Acks          int
 	LastAckUs     int64
 	LatenciesUs   []int64
@@ -42,15 +45,17 @@ type Recorder struct {
 	Violation     string
 }
 
-// New returns a recorder writing to trace (nil: no trace). onLeader, if not
-// nil, is called, outside the lock, whenever the known leader changes.
-func New(trace *bufio.Writer, onLeader func()) *Recorder {
+// New returns a recorder of a cluster of nodes nodes, writing to trace (nil:
+// no trace). onLeader, if not nil, is called, outside the lock, whenever the
+// known leader changes.
+func New(trace *bufio.Writer, onLeader func(), nodes int) *Recorder {
 	return &Recorder{trace: trace, onLeader: onLeader, Leader: raft.None, FirstLeaderUs: -1,
-		leaderByTerm: map[int]int{}, applied: map[int]applied{}}
+		leaderByTerm: map[int]int{}, applied: map[int]applied{}, digests: map[int]string{},
+		floors: NewSnapshotFloors(nodes)}
 }
 
-// Snapshot returns the known leader, its term and when it took office.
-func (r *Recorder) Snapshot() (leader, term int, leaderUs int64) {
+// KnownLeader returns the known leader, its term and when it took office.
+func (r *Recorder) KnownLeader() (leader, term int, leaderUs int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.Leader, r.LeaderTerm, r.LeaderUs
@@ -161,6 +166,37 @@ func (r *Recorder) Apply(t int64, node, index int, e raft.Entry) {
 	}
 	if seen != now && r.Violation == "" {
 		r.Violation = fmt.Sprintf("state machine safety: index %d applied as %s and %s", index, seen, now)
+	}
+}
+
+// Snapshot records that node's state machine, at index, became its snapshot
+// (a compaction); digest names the image.
+func (r *Recorder) Snapshot(t int64, node, index int, digest string) {
+	r.image("snapshot", t, node, index, digest)
+}
+
+// Install records that node's state machine was reset from a snapshot at index.
+func (r *Recorder) Install(t int64, node, index int, digest string) {
+	r.image("install", t, node, index, digest)
+}
+
+func (r *Recorder) image(event string, t int64, node, index int, digest string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emit(t, `,"node":%d,"event":"%s","index":%d,"digest":"%s"`, node, event, index, digest)
+	seen, ok := r.digests[index]
+	if !ok {
+		r.digests[index], seen = digest, digest
+	}
+	if seen != digest && r.Violation == "" {
+		r.Violation = fmt.Sprintf("state machine safety: the images at index %d differ (%s and %s)", index, seen, digest)
+	}
+	if low := r.floors.Low; r.floors.Rise(node, index) {
+		// What the checks kept for indices no node can reach again goes.
+		for i := low + 1; i <= r.floors.Low; i++ {
+			delete(r.applied, i)
+		}
+		maps.DeleteFunc(r.digests, func(i int, _ string) bool { return i <= r.floors.Low })
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 func TestTraceLines(t *testing.T) {
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
-	r := New(w, nil)
+	r := New(w, nil, 3)
 	r.State(150_000, 2, raft.Leader, 3)
 	r.Apply(150_001, 2, 7, raft.Entry{Term: 3, Noop: true})
 	r.Apply(150_010, 1, 8, raft.Entry{Term: 3, Cmd: "c0.1"})
@@ -44,14 +44,14 @@ func TestTraceLines(t *testing.T) {
 // The online safety checks and the leader the recorder knows.
 func TestSafetyAndLeader(t *testing.T) {
 	changes := 0
-	r := New(nil, func() { changes++ })
+	r := New(nil, func() { changes++ }, 3)
 	r.State(10, 0, raft.Candidate, 1)
 	r.State(20, 0, raft.Leader, 1)
-	if leader, term, at := r.Snapshot(); leader != 0 || term != 1 || at != 20 || changes != 1 {
+	if leader, term, at := r.KnownLeader(); leader != 0 || term != 1 || at != 20 || changes != 1 {
 		t.Fatalf("leader %d term %d at %d, %d changes", leader, term, at, changes)
 	}
 	r.Crash(30, 0)
-	if leader, _, _ := r.Snapshot(); leader != raft.None || changes != 2 {
+	if leader, _, _ := r.KnownLeader(); leader != raft.None || changes != 2 {
 		t.Fatalf("leader %d after its crash", leader)
 	}
 	r.Apply(40, 1, 1, raft.Entry{Term: 1, Cmd: "c0.1", Payload: "x"})
@@ -64,7 +64,7 @@ func TestSafetyAndLeader(t *testing.T) {
 	if want := "election safety: nodes 0 and 1 lead term 1"; r.Violated() != want {
 		t.Fatalf("violation %q, want %q", r.Violated(), want)
 	}
-	r = New(nil, nil)
+	r = New(nil, nil, 3)
 	r.Apply(40, 1, 1, raft.Entry{Term: 1, Noop: true})
 	r.Apply(60, 2, 1, raft.Entry{Term: 2, Cmd: "c1.1"})
 	if want := "state machine safety: index 1 applied as (1, None) and (2, 'c1.1')"; r.Violated() != want {
@@ -101,7 +101,7 @@ func TestAppendClock(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	r := New(nil, nil)
+	r := New(nil, nil, 3)
 	text, _ := json.Marshal(r.Metrics(1000, 0, 0, 0, 3))
 	if want := `"elapsed_ms":1,"heartbeat_gap_ms":null,"inbox_dropped":3}`; !strings.HasSuffix(string(text), want) {
 		t.Fatalf("metrics %s", text)

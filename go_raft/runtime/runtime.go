@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"raftbench/go_raft/client"
+	"raftbench/go_raft/filestore"
 	"raftbench/go_raft/host"
 	"raftbench/go_raft/node"
 	"raftbench/go_raft/raft"
@@ -68,7 +69,7 @@ type Trial struct {
 func New(sc *scenario.Scenario, trace *bufio.Writer) *Trial {
 	c := &Trial{start: time.Now(), nodes: make([]*node.Node, sc.Nodes),
 		leaderChanged: make(chan struct{}), quit: make(chan struct{})}
-	c.Cluster = host.NewCluster(sc, recorder.New(trace, c.notify))
+	c.Cluster = host.NewCluster(sc, recorder.New(trace, c.notify, sc.Nodes))
 	c.courier = newCourier(c.now, c.deliver)
 	return c
 }
@@ -300,7 +301,8 @@ type Runtime struct {
 	ThreadsPeak    int     `json:"threads_peak"`
 	GoroutinesPeak int     `json:"goroutines_peak"`
 	result.Usage
-	CPUTrialS float64 `json:"cpu_trial_s"` // the trial's alone, without the start-up
+	CPUTrialS float64            `json:"cpu_trial_s"`        // the trial's alone, without the start-up
+	FsyncUs   *filestore.Summary `json:"fsync_us,omitempty"` // file storage only
 }
 
 // Run runs one trial in real time and builds its result. hardStop, if not
@@ -312,6 +314,7 @@ func Run(sc *scenario.Scenario, trace *bufio.Writer, hardStop func(res result.Re
 	c.hardStop = hardStop
 	c.cpuStart = result.CPUSeconds()
 	c.execute()
+	defer c.Close() // every node has stopped and closed its files
 	return c.result()
 }
 
@@ -335,5 +338,5 @@ func (c *Trial) result() result.Result {
 	c.peakMu.Lock()
 	defer c.peakMu.Unlock()
 	return c.Result("go", elapsed, sent, dropped, int(inboxDropped),
-		Runtime{float64(elapsed) / 1000, c.threadsPeak, c.goroutinesPeak, result.ProcessUsage(), cpuTrial})
+		Runtime{float64(elapsed) / 1000, c.threadsPeak, c.goroutinesPeak, result.ProcessUsage(), cpuTrial, c.FsyncUs()})
 }

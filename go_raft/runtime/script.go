@@ -96,7 +96,7 @@ func (c *Trial) sleepUntil(tUs int64) bool {
 func (c *Trial) waitLeader(afterTerm int) (int, bool) {
 	for {
 		changed := c.leaderChange() // before the snapshot, so no change slips between
-		if leader, term, _ := c.Recorder.Snapshot(); leader != raft.None && term > afterTerm {
+		if leader, term, _ := c.Recorder.KnownLeader(); leader != raft.None && term > afterTerm {
 			return leader, true
 		}
 		left := scenario.Us(c.Scenario.TimeoutMs) - c.now()

@@ -69,7 +69,9 @@ func (c *Trial) hardStopIfDue(now int64) {
 	}
 	c.Fail("timeout: the runtime did not stop within the grace period")
 	_ = c.Recorder.Flush() // a write error is the driver's to report
-	c.hardStop(c.result())
+	res := c.result()
+	c.Close() // the process ends with nodes still running: their files go now
+	c.hardStop(res)
 }
 
 // lookIfOverdue looks at the resident set in the watchdog's place when its

@@ -84,7 +84,7 @@ func (p *parser) object(v json.RawMessage, name string, known ...string) object 
 func shown(v json.RawMessage) string { return strings.Join(strings.Fields(string(v)), " ") }
 
 // integer reads o's key, if present, into *dst: an integer in [lo, hi].
-func integer[T int | int64](p *parser, o object, key string, dst *T, lo, hi int64) {
+func integer[T ~int | ~int64](p *parser, o object, key string, dst *T, lo, hi int64) {
 	if v, ok := o.members[key]; ok {
 		i, err := strconv.ParseInt(string(v), 10, 64) // refuses 2.0, true and "2"
 		if err != nil || i < lo || i > hi {
@@ -136,7 +136,8 @@ func (p *parser) scenario(raw json.RawMessage) *Scenario {
 	o := p.object(raw, "scenario", "kind", "nodes", "seed", "election_timeout_ms", "heartbeat_ms",
 		"network", "observe_ms", "failovers", "settle_ms", "clients", "commands", "duration_ms",
 		"payload_bytes", "max_batch_entries", "client_retry_ms", "client_timeout_ms", "faults",
-		"timeout_ms", "first_election_timeout_ms", "inbox_capacity", "memory_limit_mb")
+		"timeout_ms", "first_election_timeout_ms", "inbox_capacity", "memory_limit_mb",
+		"snapshot_entries", "storage", "storage_dir")
 	sc := Default()
 	kinds := []string{"election", "failover", "replication"}
 	if v, ok := o.members["kind"]; ok {
@@ -190,7 +191,26 @@ func (p *parser) scenario(raw json.RawMessage) *Scenario {
 	p.number(o, "timeout_ms", &sc.TimeoutMs, 1)
 	integer(p, o, "inbox_capacity", &sc.InboxCapacity, 0, 1_000_000_000)
 	p.number(o, "memory_limit_mb", &sc.MemoryLimitMb, 0)
+	integer(p, o, "snapshot_entries", &sc.SnapshotEntries, 0, 1_000_000_000)
+	p.storage(o, &sc)
 	return &sc
+}
+
+func (p *parser) storage(o object, sc *Scenario) {
+	if v, ok := o.members["storage"]; ok {
+		s, _ := text(v)
+		if sc.Storage = Storage(s); s != "memory" && s != "file" {
+			p.fail("storage", "must be one of memory, file, got %s", shown(v))
+		}
+	}
+	if v, ok := o.members["storage_dir"]; ok && string(v) != "null" {
+		switch sc.StorageDir, ok = text(v); {
+		case !ok || sc.StorageDir == "":
+			p.fail("storage_dir", "must be null or a directory's path")
+		case sc.Storage != "file":
+			p.fail("storage_dir", `only with storage "file"`)
+		}
+	}
 }
 
 func (p *parser) faults(v json.RawMessage, nodes int) []Fault {

@@ -43,7 +43,30 @@ type Scenario struct {
 	InboxCapacity int `json:"inbox_capacity"`
 	// MemoryLimitMb ends a real-time trial whose resident set passes it; 0: none.
 	MemoryLimitMb float64 `json:"memory_limit_mb"`
+	// The fields added after the result's first version: the echo leaves each
+	// out at its default (omitzero asks their IsZero), so that the echo of a
+	// scenario that leaves them alone is what it was, and still input that an
+	// older driver accepts.
+	SnapshotEntries SnapshotEntries `json:"snapshot_entries,omitzero"`
+	Storage         Storage         `json:"storage,omitzero"`
+	StorageDir      string          `json:"storage_dir,omitzero"` // "" (null): the temporary directory
 }
+
+// SnapshotEntries is how many entries a node applies past its last snapshot
+// before it compacts its log (section 7); 0: never. The default, 10,000,
+// keeps a saturated run's memory flat (docs/protocol.md) while a follower
+// that lags by less still catches up by AppendEntries.
+type SnapshotEntries int
+
+// IsZero tells whether n is the default, which the echo leaves out.
+func (n SnapshotEntries) IsZero() bool { return n == 10_000 }
+
+// Storage is where nodes persist: "memory", or "file" (package filestore,
+// fsynced before anything is sent).
+type Storage string
+
+// IsZero tells whether s is the default, which the echo leaves out.
+func (s Storage) IsZero() bool { return s == "memory" }
 
 // Network is the network model's parameters.
 type Network struct {
@@ -59,7 +82,7 @@ func Default() Scenario {
 		HeartbeatMs: 50, Network: Network{1, 1, 0}, ObserveMs: 500, Failovers: 10, SettleMs: 300,
 		Clients: 8, DurationMs: 1000, PayloadBytes: 16, MaxBatchEntries: 64,
 		ClientRetryMs: 10, ClientTimeoutMs: 1000, Faults: []Fault{}, TimeoutMs: 60_000,
-		MemoryLimitMb: 3072,
+		MemoryLimitMb: 3072, SnapshotEntries: 10_000, Storage: "memory",
 	}
 }
 
@@ -84,6 +107,7 @@ func (s *Scenario) Config() raft.Config {
 	cfg := raft.Config{
 		ElectionTimeoutMinUs: Us(s.ElectionTimeoutMs[0]), ElectionTimeoutMaxUs: Us(s.ElectionTimeoutMs[1]),
 		HeartbeatUs: Us(s.HeartbeatMs), MaxBatchEntries: s.MaxBatchEntries,
+		SnapshotEntries: int(s.SnapshotEntries),
 	}
 	if first := s.FirstElectionTimeoutMs; first != nil {
 		cfg.FirstElectionTimeoutMinUs, cfg.FirstElectionTimeoutMaxUs = Us(first[0]), Us(first[1])

@@ -21,8 +21,12 @@ const FuzzDurationMs = 1500
 
 // FuzzScenario draws a small cluster, a lossy network and a fault schedule,
 // with the same draws in the same order as py_raft/sim/fuzz.py's
-// fuzz_scenario, so that a failing seed reproduces in either language.
-func FuzzScenario(seed int64) *scenario.Scenario {
+// fuzz_scenario, so that a failing seed reproduces in either language. With
+// snapshots it makes one more draw after all of them, snapshot_entries in
+// [10, 50], so that a seed's scenario is the same either way but for that
+// field, and crashes, restarts and partitions meet compaction,
+// InstallSnapshot and restores all the time.
+func FuzzScenario(seed int64, snapshots bool) *scenario.Scenario {
 	rng := raft.NewSplitMix64(raft.DeriveSeed(uint64(seed), FuzzStream))
 	nodes := int(rng.UniformInt(1, 7))
 	faults := []scenario.Fault{}
@@ -60,18 +64,21 @@ func FuzzScenario(seed int64) *scenario.Scenario {
 	sc.MaxBatchEntries = int(rng.UniformInt(1, 8))
 	sc.Faults = faults
 	sc.TimeoutMs = 4 * FuzzDurationMs
+	if snapshots {
+		sc.SnapshotEntries = scenario.SnapshotEntries(rng.UniformInt(10, 50))
+	}
 	return &sc
 }
 
 // RunSeed simulates one fuzz seed with the invariants on; it returns the
 // violation, or nil. A panic in the core (a broken assertion) counts as one.
-func RunSeed(seed int64) (err error) {
+func RunSeed(seed int64, snapshots bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	s := New(FuzzScenario(seed), nil, true)
+	s := New(FuzzScenario(seed, snapshots), nil, true)
 	s.Run()
 	return s.Violation
 }
@@ -84,7 +91,7 @@ type Failure struct {
 
 // Fuzz runs seeds first..first+n-1 on jobs goroutines (0: GOMAXPROCS), each
 // every jobs-th seed, and returns the failures in seed order.
-func Fuzz(first, n int64, jobs int) []Failure {
+func Fuzz(first, n int64, jobs int, snapshots bool) []Failure {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
@@ -95,7 +102,7 @@ func Fuzz(first, n int64, jobs int) []Failure {
 		go func() {
 			defer wg.Done()
 			for i := job; i < n; i += int64(jobs) {
-				errs[i] = RunSeed(first + i)
+				errs[i] = RunSeed(first+i, snapshots)
 			}
 		}()
 	}
@@ -111,9 +118,9 @@ func Fuzz(first, n int64, jobs int) []Failure {
 
 // FuzzMain is `goraft fuzz`: each failing seed, then "N seeds, V violations,
 // T s", as python -m py_raft.sim.fuzz prints them; 1 if a seed failed.
-func FuzzMain(w io.Writer, first, n int64, jobs int) int {
+func FuzzMain(w io.Writer, first, n int64, jobs int, snapshots bool) int {
 	start := time.Now()
-	failures := Fuzz(first, n, jobs)
+	failures := Fuzz(first, n, jobs, snapshots)
 	for _, f := range failures {
 		fmt.Fprintf(w, "seed %d: %v\n", f.Seed, f.Err)
 	}

@@ -17,6 +17,7 @@ import (
 	"bufio"
 
 	"raftbench/go_raft/client"
+	"raftbench/go_raft/filestore"
 	"raftbench/go_raft/host"
 	"raftbench/go_raft/invariants"
 	"raftbench/go_raft/raft"
@@ -61,7 +62,6 @@ type Sim struct {
 	hosts         []*host.Host // nil: crashed
 	hooks         host.Hooks
 	timerAt       []int64 // each node's one timer event; -1: none
-	invariants    *invariants.Invariants
 	clients       []*simClient
 	clientsOn     bool
 	script        *host.Script
@@ -73,14 +73,11 @@ type Sim struct {
 
 // New builds a trial; trace may be nil, and check turns the invariants on.
 func New(sc *scenario.Scenario, trace *bufio.Writer, check bool) *Sim {
-	s := &Sim{Cluster: host.NewCluster(sc, recorder.New(trace, nil)), hosts: make([]*host.Host, sc.Nodes),
+	s := &Sim{Cluster: host.NewCluster(sc, recorder.New(trace, nil, sc.Nodes)), hosts: make([]*host.Host, sc.Nodes),
 		timerAt: make([]int64, sc.Nodes)}
 	s.hooks = host.Hooks{Send: s.send, Leader: s.onLeader}
 	if check {
-		v := invariants.New()
-		s.invariants = v
-		s.hooks.Persisted = func(node, from int, log []raft.Entry) { s.check(v.OnLog(node, from, log)) }
-		s.hooks.Applied = func(node, index int, e raft.Entry) { s.check(v.OnApply(node, index, e)) }
+		s.hooks.Check = invariants.New(sc.Nodes)
 	}
 	for i := range s.hosts {
 		s.timerAt[i] = -1
@@ -113,12 +110,16 @@ func (s *Sim) Run() {
 		s.Now = t
 		s.Events++
 		s.dispatch(e)
+		if s.hooks.Check != nil {
+			s.Violation = s.hooks.Check.Violation
+		}
 	}
 	for _, h := range s.hosts { // the end ends every incarnation
 		if h != nil {
 			h.Retire()
 		}
 	}
+	s.Close()
 }
 
 func (s *Sim) dispatch(e event) {
@@ -144,13 +145,6 @@ func (s *Sim) dispatch(e event) {
 		if e.a == s.wakeup {
 			s.advance(raft.None)
 		}
-	}
-}
-
-// check records the first violation; the loop stops after this event.
-func (s *Sim) check(err error) {
-	if err != nil && s.Violation == nil {
-		s.Violation = err
 	}
 }
 
@@ -186,15 +180,11 @@ func (s *Sim) Crash(node int) {
 	s.Crashed(h, s.Now)
 }
 
-// Restart starts node's next incarnation.
+// Restart starts node's next incarnation, which restores its snapshot, if
+// it has one, at once.
 func (s *Sim) Restart(node int) {
-	h := s.NewHost(node, s.Now, s.hooks)
-	s.hosts[node] = h
-	if s.invariants != nil {
-		s.check(s.invariants.OnRestart(node, h.Core.Log))
-	}
 	s.Recorder.Restart(s.Now, node)
-	h.Flush(s.Now)
+	s.hosts[node] = s.NewHost(node, s.Now, s.hooks)
 	s.scheduleTimer(node)
 }
 
@@ -277,12 +267,9 @@ func (s *Sim) timeout(c *simClient, attempt int) {
 
 // ---- the scenario's controller: the shared script, driven by events ---------
 
-// onLeader is the Leader hook: the invariants, then the waiting faults and
-// the script, which are resumed here, inside the new leader's Ready.
-func (s *Sim) onLeader(node, term int, log []raft.Entry) {
-	if s.invariants != nil {
-		s.check(s.invariants.OnLeader(node, term, log))
-	}
+// onLeader is the Leader hook: the waiting faults and the script are
+// resumed here, inside the new leader's Ready.
+func (s *Sim) onLeader(node, term int) {
 	if len(s.faultsWaiting) > 0 { // after this node's flush, not inside it
 		s.push(s.Now, kindFault, -1, 0, nil)
 	}
@@ -319,6 +306,7 @@ type Runtime struct {
 	Virtual bool `json:"virtual"` // the times are virtual
 	Events  int  `json:"events"`
 	result.Usage
+	FsyncUs *filestore.Summary `json:"fsync_us,omitempty"` // file storage only
 }
 
 // Run simulates one trial and builds its result (virtual times throughout).
@@ -329,5 +317,6 @@ func Run(sc *scenario.Scenario, trace *bufio.Writer, check bool) result.Result {
 	if s.Violation != nil {
 		s.Fail("safety violation: " + s.Violation.Error())
 	}
-	return s.Result("go-sim", s.Now, s.Network.Sent, s.Network.Dropped, 0, Runtime{true, s.Events, result.ProcessUsage()})
+	return s.Result("go-sim", s.Now, s.Network.Sent, s.Network.Dropped, 0,
+		Runtime{true, s.Events, result.ProcessUsage(), s.FsyncUs()})
 }

@@ -13,7 +13,7 @@ const fuzzSeeds = 1000
 
 // Every fuzz seed must keep the Figure 3 properties; a failure prints its seed.
 func TestFuzzSeedsKeepInvariants(t *testing.T) {
-	for _, f := range Fuzz(1, fuzzSeeds, 0) {
+	for _, f := range Fuzz(1, fuzzSeeds, 0, false) {
 		t.Errorf("seed %d: %v", f.Seed, f.Err)
 	}
 }
@@ -32,7 +32,7 @@ func trace(t *testing.T, sc *scenario.Scenario) []byte {
 }
 
 func TestSameSeedSameTrace(t *testing.T) {
-	sc := FuzzScenario(42)
+	sc := FuzzScenario(42, false)
 	a, b := trace(t, sc), trace(t, sc)
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Fatalf("traces differ or are empty (%d, %d bytes)", len(a), len(b))

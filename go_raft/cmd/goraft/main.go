@@ -2,7 +2,7 @@
 // out (docs/protocol.md).
 //
 //	goraft --runtime goroutines|sim --scenario FILE|- [--trace FILE]
-//	goraft fuzz [--seeds N] [--first S] [--jobs J]
+//	goraft fuzz [--seeds N] [--first S] [--jobs J] [--snapshots]
 //
 // Bad input is one line on standard error, "error: FIELD: what is wrong",
 // exit status 2, with nothing on standard output and no trace file.
@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"raftbench/go_raft/result"
 	"raftbench/go_raft/runtime"
@@ -90,6 +91,9 @@ func trial(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if dir := sc.StorageDir; dir != "" && !writableDir(dir) {
+		return fmt.Errorf("storage_dir: %s is not a directory this driver can write in", dir)
+	}
 	var trace *bufio.Writer
 	if *tracePath != "" {
 		f, err := os.Create(*tracePath)
@@ -141,6 +145,11 @@ func readScenario(path string, stdin io.Reader) (*scenario.Scenario, error) {
 	return scenario.Parse(data)
 }
 
+func writableDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir() && syscall.Access(path, 2 /* W_OK */) == nil
+}
+
 // reason is err without the path, which the message names already.
 func reason(err error) error {
 	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
@@ -154,8 +163,9 @@ func fuzz(args []string, stdout io.Writer) (int, error) {
 	seeds := fs.Int64("seeds", 500, "how many seeds")
 	first := fs.Int64("first", 1, "the first seed")
 	jobs := fs.Int("jobs", 1, "goroutines (0: GOMAXPROCS)")
+	snapshots := fs.Bool("snapshots", false, "compact every 10 to 50 entries (a draw after the others)")
 	if err := parse(fs, args); err != nil {
 		return 0, err
 	}
-	return sim.FuzzMain(stdout, *first, *seeds, *jobs), nil
+	return sim.FuzzMain(stdout, *first, *seeds, *jobs, *snapshots), nil
 }
