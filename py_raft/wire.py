@@ -128,14 +128,17 @@ def _bytes(v: Any) -> bytes:
 def _entries(v: Any) -> tuple[Entry, ...]:
     if type(v) is not list:
         raise Malformed(f"expected an array of entries, got {type(v).__name__}")
-    return tuple(_entry(i, e) for i, e in enumerate(v))
-
-
-def _entry(i: int, e: Any) -> Entry:
-    if type(e) is not list or len(e) != 3:
-        raise Malformed(f"entry {i} is not an array of 3")
-    cmd = None if e[1] is None else _str(e[1])
-    return Entry(_int(e[0]), cmd, _str(e[2]))
+    # Inline checks: an AppendEntries may carry many entries, and this is its hot loop.
+    entries = []
+    for i, e in enumerate(v):
+        if type(e) is not list or len(e) != 3:
+            raise Malformed(f"entry {i} is not an array of 3")
+        term, cmd, payload = e
+        if (type(term) is not int or not 0 <= term <= _MAX_INT
+                or (cmd is not None and type(cmd) is not str) or type(payload) is not str):
+            raise Malformed(f"entry {i} is not [int, str or nil, str]")
+        entries.append(Entry(term, cmd, payload))
+    return tuple(entries)
 
 
 # The one table of the format: each tag's frame type and the checks of its

@@ -207,8 +207,9 @@ func encodeField(e *msgpack.Encoder, f any) error {
 		if err := e.EncodeArrayLen(len(*f)); err != nil {
 			return err
 		}
-		for i := range *f {
-			fs := entryFields(&(*f)[i])
+		var entry raft.Entry // one table for all the entries
+		fs := entryFields(&entry)
+		for _, entry = range *f {
 			if err := e.EncodeArrayLen(len(fs)); err != nil {
 				return err
 			}
@@ -405,11 +406,12 @@ func (d decoder) entries() ([]raft.Entry, error) {
 		return nil, err
 	}
 	entries := make([]raft.Entry, 0, min(n, 64))
+	var e raft.Entry // one table for all the entries
+	fs := entryFields(&e)
 	for i := 0; i < n; i++ {
-		var e raft.Entry
-		fs := entryFields(&e)
+		e = raft.Entry{}
 		if k, err := d.arrayLen(); err != nil || k != len(fs) {
-			return nil, cmp.Or(err, fmt.Errorf("entry %d has %d fields, not %d", i, len(fs), k))
+			return nil, cmp.Or(err, fmt.Errorf("entry %d: an entry has %d fields, not %d", i, len(fs), k))
 		}
 		for _, f := range fs {
 			if err := d.field(f); err != nil {
