@@ -67,6 +67,17 @@ func TestErrorsNameTheField(t *testing.T) {
 		`{"election_timeout_ms": 1, "first_election_timeout_ms": 1}`:               "election_timeout_ms",
 		`{"nodes": [1,
 		   2]}`: "nodes",
+		`{"snapshot_entries": -1}`:                        "snapshot_entries",
+		`{"snapshot_entries": 2.5}`:                       "snapshot_entries",
+		`{"memory_limit_mb": -1, "snapshot_entries": -1}`: "memory_limit_mb",
+		`{"snapshot_entries": -1, "storage": "disk"}`:     "snapshot_entries",
+		`{"storage": "disk"}`:                             "storage",
+		`{"storage": null}`:                               "storage",
+		`{"storage": "disk", "storage_dir": 7}`:           "storage",
+		`{"storage": "file", "storage_dir": ""}`:          "storage_dir",
+		`{"storage": "file", "storage_dir": 7}`:           "storage_dir",
+		`{"storage_dir": "/tmp"}`:                         "storage_dir",
+		`{"storage": "memory", "storage_dir": "/tmp"}`:    "storage_dir",
 	} {
 		_, err := Parse([]byte(text))
 		var e *Error
@@ -123,6 +134,28 @@ func TestJSONRoundTrip(t *testing.T) {
 	if !strings.Contains(string(text), `"commands":null`) || !strings.Contains(string(text), `"faults":[]`) ||
 		!strings.Contains(string(text), `"first_election_timeout_ms":null`) {
 		t.Fatalf("defaults: %s", text)
+	}
+}
+
+// The fields added later are echoed only off their defaults, so that the
+// echo of a scenario that leaves them alone is what it was.
+func TestLaterFieldsEchoOnlyWhenSet(t *testing.T) {
+	text, _ := json.Marshal(Default())
+	for _, key := range []string{"snapshot_entries", "storage"} {
+		if strings.Contains(string(text), key) {
+			t.Fatalf("%s echoed at its default: %s", key, text)
+		}
+	}
+	sc, err := Parse([]byte(`{"snapshot_entries": 0, "storage": "file", "storage_dir": "/tmp"}`))
+	if err != nil || sc.Config().SnapshotEntries != 0 {
+		t.Fatalf("%v %+v", err, sc)
+	}
+	text, _ = json.Marshal(sc)
+	if !strings.HasSuffix(string(text), `"snapshot_entries":0,"storage":"file","storage_dir":"/tmp"}`) {
+		t.Fatalf("echo: %s", text)
+	}
+	if sc, _ = Parse([]byte(`{"storage": "file"}`)); sc.StorageDir != "" || sc.Config().SnapshotEntries != 10_000 {
+		t.Fatalf("%+v", sc)
 	}
 }
 

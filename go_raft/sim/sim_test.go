@@ -3,6 +3,10 @@ package sim
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"os"
+	"reflect"
+	"slices"
 	"testing"
 
 	"raftbench/go_raft/scenario"
@@ -109,5 +113,121 @@ func TestHeartbeatGapsAndFirstTimeout(t *testing.T) {
 		if g < 49_000 || g > 51_000 {
 			t.Fatalf("gap %d us", g)
 		}
+	}
+}
+
+// ---- snapshots (section 7) ---------------------------------------------------
+
+// snapSeeds is sized as fuzzSeeds: compaction every 10 to 50 entries under
+// the same faults breaks no property either.
+const snapSeeds = 1000
+
+func TestFuzzSeedsWithSnapshotsKeepInvariants(t *testing.T) {
+	for _, f := range Fuzz(1, snapSeeds, 0, true) {
+		t.Errorf("seed %d: %v (rerun: FuzzScenario(%d, true))", f.Seed, f.Err, f.Seed)
+	}
+}
+
+// A fuzz scenario with snapshots is the one without, plus snapshot_entries.
+func TestSnapshotsAreALastDraw(t *testing.T) {
+	for seed := range int64(50) {
+		plain, snapped := FuzzScenario(seed, false), FuzzScenario(seed, true)
+		if plain.SnapshotEntries != 10_000 || snapped.SnapshotEntries < 10 || snapped.SnapshotEntries > 50 {
+			t.Fatalf("seed %d: %d and %d", seed, plain.SnapshotEntries, snapped.SnapshotEntries)
+		}
+		snapped.SnapshotEntries = plain.SnapshotEntries
+		if !reflect.DeepEqual(plain, snapped) {
+			t.Fatalf("seed %d: %+v\n%+v", seed, plain, snapped)
+		}
+	}
+}
+
+type traceEvent struct {
+	Event string
+	Node  *int
+}
+
+func events(t *testing.T, trace []byte) []traceEvent {
+	var out []traceEvent
+	for line := range bytes.Lines(trace) {
+		var e traceEvent
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+const crashy = `{"kind": "replication", "nodes": 5, "seed": 4, "clients": 4, "duration_ms": 1500,
+	"snapshot_entries": 20, "network": {"drop_rate": 0.05},
+	"faults": [{"at_ms": 200, "action": "crash", "node": 1}, {"at_ms": 700, "action": "restart", "node": 1},
+	           {"at_ms": 800, "action": "crash", "node": "leader"}, {"at_ms": 1100, "action": "restart", "node": "leader"}]}`
+
+// Nodes compact; node 1, down while the others compacted past it, catches up
+// by InstallSnapshot; a restarted node with a snapshot restores it before
+// anything else; every state machine ends alike, with compacted logs.
+func TestCompactsInstallsAndRestoresAfterARestart(t *testing.T) {
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	s := New(parse(t, crashy), w, true)
+	s.Run()
+	w.Flush()
+	if s.Violation != nil {
+		t.Fatal(s.Violation)
+	}
+	evs := events(t, buf.Bytes())
+	snapshots, installs, restores := 0, map[int]bool{}, 0
+	snapped := map[int]bool{}
+	for i, e := range evs {
+		switch e.Event {
+		case "snapshot":
+			snapshots++
+			snapped[*e.Node] = true
+		case "install":
+			installs[*e.Node], snapped[*e.Node] = true, true
+		case "restart":
+			if snapped[*e.Node] {
+				next := slices.IndexFunc(evs[i+1:], func(f traceEvent) bool { return f.Node != nil && *f.Node == *e.Node })
+				if evs[i+1+next].Event != "install" {
+					t.Fatalf("node %d restarted with a snapshot and did %s first", *e.Node, evs[i+1+next].Event)
+				}
+				restores++
+			}
+		}
+	}
+	if snapshots <= 10 || !installs[1] || restores != 1 {
+		t.Fatalf("%d snapshots, installs %v, %d restores", snapshots, installs, restores)
+	}
+	image := s.hosts[0].KV.Image()
+	for _, h := range s.hosts {
+		if !bytes.Equal(h.KV.Image(), image) || len(h.Core.Log) >= 2*20+64 {
+			t.Fatalf("node %d: image %q of %q, log of %d", h.ID, h.KV.Image(), image, len(h.Core.Log))
+		}
+	}
+}
+
+// Storage is invisible in a trace: file storage, reopened at each restart,
+// gives the memory store's trace, and leaves no directory behind.
+func TestFileStorageSimulatesAsMemory(t *testing.T) {
+	parent, tried := t.TempDir(), 0
+	for seed := int64(1); tried < 8; seed++ {
+		sc := FuzzScenario(seed, true)
+		if !slices.ContainsFunc(sc.Faults, func(f scenario.Fault) bool { return f.Action == "restart" }) {
+			continue
+		}
+		tried++
+		memory := trace(t, sc)
+		sc.Storage, sc.StorageDir = "file", parent
+		var buf bytes.Buffer
+		w := bufio.NewWriter(&buf)
+		res := Run(sc, w, true)
+		w.Flush()
+		if !bytes.Equal(buf.Bytes(), memory) || res.Runtime.(Runtime).FsyncUs.Count == 0 {
+			t.Fatalf("seed %d: the traces differ, or no fsync", seed)
+		}
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
 	}
 }
