@@ -178,7 +178,7 @@ func TestCrashesWithSnapshotsKeepEveryAckedCommand(t *testing.T) {
 func checkSnapshotTrace(t *testing.T, trace []byte) {
 	t.Helper()
 	type event struct {
-		Event, Cmd string
+		Event, Cmd  string
 		Node, Index int
 	}
 	applied, snapped, counts := map[int]string{}, map[int]bool{}, map[string]int{}
