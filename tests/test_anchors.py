@@ -24,6 +24,8 @@ REFUSED = {
         ({"first_election_timeout_ms": [150, 600]}, "first_election_timeout_ms"),
         ({"inbox_capacity": 64}, "inbox_capacity"),
         ({"max_batch_entries": 2048}, "max_batch_entries"),
+        ({"snapshot_entries": 20}, "snapshot_entries"),
+        ({"storage": "file"}, "storage"),
     ],
     "anchor-pysyncobj": [
         ({"faults": [FAULT]}, "faults"),
@@ -31,6 +33,8 @@ REFUSED = {
         ({"election_timeout_ms": [100, 200]}, "heartbeat_ms"),
         ({"first_election_timeout_ms": [150, 600]}, "first_election_timeout_ms"),
         ({"inbox_capacity": 64}, "inbox_capacity"),
+        ({"snapshot_entries": 20}, "snapshot_entries"),
+        ({"storage": "file"}, "storage"),
     ],
 }
 LIBRARY = {"anchor-hashicorp": "hashicorp/raft", "anchor-pysyncobj": "pysyncobj"}

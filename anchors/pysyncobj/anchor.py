@@ -77,6 +77,11 @@ def refusal(sc: Scenario) -> str | None:
                 "other; must be null")
     if sc.inbox_capacity != d.inbox_capacity:
         return "inbox_capacity: PySyncObj has no bounded inbox; must be 0"
+    if sc.snapshot_entries != d.snapshot_entries:
+        return (f"snapshot_entries: PySyncObj compacts its log by its own rule; "
+                f"must be {d.snapshot_entries}")
+    if sc.storage != d.storage:
+        return "storage: anchor-pysyncobj keeps each node's journal in memory; must be \"memory\""
     return None
 
 
