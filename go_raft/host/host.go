@@ -47,7 +47,7 @@ type Host struct {
 	pending map[int]*Request // by the index each command was proposed at
 	KV      KeyValue         // the replicated state machine
 	clock   recorder.AppendClock
-	gapsUs  []int64 // heartbeat gaps (recorder.AppendClock)
+	gapsUs  recorder.Series // heartbeat gaps (recorder.AppendClock)
 }
 
 // New hosts core, built over storage at trial time now; rec may be nil. A
@@ -69,7 +69,7 @@ func New(core *raft.Raft, storage raft.Storage, rec *recorder.Recorder, hooks Ho
 // Step hands the core a peer's message at trial time now.
 func (h *Host) Step(msg raft.Message, now int64) {
 	if gap, ok := h.clock.Handle(msg, now); ok && h.rec != nil {
-		h.gapsUs = append(h.gapsUs, gap)
+		h.gapsUs.Add(gap)
 	}
 	h.Core.Step(msg, now)
 	h.Flush(now)
@@ -237,7 +237,6 @@ func (h *Host) Retire() {
 		_ = c.Close() // writes not synced are lost, as in a crash
 	}
 	if h.rec != nil {
-		h.rec.Gaps(h.gapsUs)
+		h.rec.Gaps(&h.gapsUs)
 	}
-	h.gapsUs = nil
 }

@@ -51,10 +51,10 @@ func RoundTo(x float64, digits int) float64 {
 }
 
 // sortedMs is microseconds as sorted milliseconds.
-func sortedMs(us []int64) []float64 {
-	ms := make([]float64, len(us))
-	for i, x := range us {
-		ms[i] = float64(x) / 1000
+func sortedMs(us *Series) []float64 {
+	ms := make([]float64, 0, us.Len())
+	for x := range us.All() {
+		ms = append(ms, float64(x)/1000)
 	}
 	slices.Sort(ms)
 	return ms
@@ -81,10 +81,10 @@ func (r *Recorder) Metrics(elapsedUs, windowUs int64, sent, dropped, inboxDroppe
 	if windowUs > 0 {
 		m.ThroughputOpsS = RoundTo(float64(r.Acks)/(float64(windowUs)/1e6), 3)
 	}
-	if lat := sortedMs(r.LatenciesUs); len(lat) > 0 {
+	if lat := sortedMs(&r.LatenciesUs); len(lat) > 0 {
 		m.CommitLatencyMs = &Latencies{Percentile(lat, 50), Percentile(lat, 90), Percentile(lat, 99), lat[len(lat)-1]}
 	}
-	if gaps := sortedMs(r.GapsUs); len(gaps) > 0 {
+	if gaps := sortedMs(&r.GapsUs); len(gaps) > 0 {
 		m.HeartbeatGapMs = &Gaps{Percentile(gaps, 50), Percentile(gaps, 99), gaps[len(gaps)-1], len(gaps)}
 	}
 	return m

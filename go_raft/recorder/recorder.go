@@ -39,9 +39,9 @@ type Recorder struct {
 	floors        SnapshotFloors
 	Acks          int
 	LastAckUs     int64
-	LatenciesUs   []int64
+	LatenciesUs   Series
 	FailoverUs    []int64
-	GapsUs        []int64 // heartbeat gaps of ended incarnations (AppendClock)
+	GapsUs        Series // heartbeat gaps of ended incarnations (AppendClock)
 	Violation     string
 }
 
@@ -207,7 +207,7 @@ func (r *Recorder) Ack(t int64, cmd string, index int, latencyUs int64) {
 	r.emit(t, `,"event":"ack","cmd":%s,"index":%d`, jsonString(cmd), index)
 	r.Acks++
 	r.LastAckUs = t
-	r.LatenciesUs = append(r.LatenciesUs, latencyUs)
+	r.LatenciesUs.Add(latencyUs)
 }
 
 // Crash records that node crashed.
@@ -254,10 +254,10 @@ func (r *Recorder) Failover(durationUs int64) {
 }
 
 // Gaps adds the heartbeat gaps of an incarnation that ended.
-func (r *Recorder) Gaps(gapsUs []int64) {
+func (r *Recorder) Gaps(gapsUs *Series) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.GapsUs = append(r.GapsUs, gapsUs...)
+	r.GapsUs.Take(gapsUs)
 }
 
 // Flush writes out the buffered trace; its error is the trace's first.

@@ -106,8 +106,18 @@ func TestMetrics(t *testing.T) {
 	if want := `"elapsed_ms":1,"heartbeat_gap_ms":null,"inbox_dropped":3}`; !strings.HasSuffix(string(text), want) {
 		t.Fatalf("metrics %s", text)
 	}
-	r.Gaps([]int64{50_000, 49_999})
-	r.Gaps([]int64{51_234, 150_001})
+	var a, b Series
+	for _, gap := range []int64{50_000, 49_999} {
+		a.Add(gap)
+	}
+	for _, gap := range []int64{51_234, 150_001} {
+		b.Add(gap)
+	}
+	r.Gaps(&a)
+	r.Gaps(&b)
+	if a.Len() != 0 || r.GapsUs.Len() != 4 {
+		t.Fatalf("gaps moved: %d left, %d taken", a.Len(), r.GapsUs.Len())
+	}
 	r.Ack(10, "c0.1", 1, 2_500)
 	m := r.Metrics(2_000_000, 1_000_000, 10, 1, 0)
 	if *m.HeartbeatGapMs != (Gaps{50, 150.001, 150.001, 4}) || m.ThroughputOpsS != 1 ||

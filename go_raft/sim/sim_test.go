@@ -106,10 +106,10 @@ func TestHeartbeatGapsAndFirstTimeout(t *testing.T) {
 	if first := s.Recorder.FirstLeaderUs; first < 1_000_000 || first > 2_010_000 {
 		t.Fatalf("first leader at %d us", first)
 	}
-	if len(s.Recorder.GapsUs) < 4*15 {
-		t.Fatalf("%d gaps", len(s.Recorder.GapsUs))
+	if s.Recorder.GapsUs.Len() < 4*15 {
+		t.Fatalf("%d gaps", s.Recorder.GapsUs.Len())
 	}
-	for _, g := range s.Recorder.GapsUs {
+	for g := range s.Recorder.GapsUs.All() {
 		if g < 49_000 || g > 51_000 {
 			t.Fatalf("gap %d us", g)
 		}
