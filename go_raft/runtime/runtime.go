@@ -52,8 +52,8 @@ type Trial struct {
 	frozen     atomic.Bool
 	freezeOnce sync.Once
 	endOnce    sync.Once
-	endedAt    atomic.Int64            // trial time of endTrial; 0: not ended
-	hardStop   func(res result.Result) // see Run; nil: none
+	endedAt    atomic.Int64                            // trial time of endTrial; 0: not ended
+	hardStop   func(res result.Result, cleanup func()) // see Run; nil: none
 	// hardStopped is set by the one goroutine that makes the hard stop.
 	hardStopped  atomic.Bool
 	lastLook     atomic.Int64 // trial time of the last look at the resident set
@@ -308,8 +308,10 @@ type Runtime struct {
 // Run runs one trial in real time and builds its result. hardStop, if not
 // nil, is the watchdog's last resort (watchdog.go): when the trial does not
 // stop within a grace period of being asked to, hardStop gets the result as
-// it stands, with the trace flushed, and should print it and end the process.
-func Run(sc *scenario.Scenario, trace *bufio.Writer, hardStop func(res result.Result)) result.Result {
+// it stands, with the trace flushed, and should print it, call cleanup (it
+// removes the trial's files, which nodes that still run may be writing) and
+// end the process.
+func Run(sc *scenario.Scenario, trace *bufio.Writer, hardStop func(res result.Result, cleanup func())) result.Result {
 	c := New(sc, trace)
 	c.hardStop = hardStop
 	c.cpuStart = result.CPUSeconds()

@@ -115,7 +115,7 @@ func TestMemoryLimitEndsTrial(t *testing.T) {
 func TestWatchdogHardStop(t *testing.T) {
 	c := New(parse(t, `{"nodes": 3, "memory_limit_mb": 1}`), nil)
 	got := make(chan result.Result, 1)
-	c.hardStop = func(res result.Result) { got <- res }
+	c.hardStop = func(res result.Result, _ func()) { got <- res }
 	quit := make(chan struct{})
 	defer close(quit)
 	go c.watchdog(quit)

@@ -69,9 +69,7 @@ func (c *Trial) hardStopIfDue(now int64) {
 	}
 	c.Fail("timeout: the runtime did not stop within the grace period")
 	_ = c.Recorder.Flush() // a write error is the driver's to report
-	res := c.result()
-	c.Close() // the process ends with nodes still running: their files go now
-	c.hardStop(res)
+	c.hardStop(c.result(), c.Close)
 }
 
 // lookIfOverdue looks at the resident set in the watchdog's place when its

@@ -107,10 +107,11 @@ func trial(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *rt == "sim" {
 		res = sim.Run(sc, trace, true)
 	} else {
-		res = runtime.Run(sc, trace, func(res result.Result) {
+		res = runtime.Run(sc, trace, func(res result.Result, cleanup func()) {
 			// The watchdog's hard stop: the trial would not end. It flushed
-			// the trace; print the result as it stands and leave.
+			// the trace; print the result as it stands, clean up and leave.
 			printResult(stdout, res)
+			cleanup()
 			os.Exit(0)
 		})
 	}
