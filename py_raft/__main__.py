@@ -2,6 +2,8 @@
 
     python -m py_raft --runtime threads|asyncio|sim [--loop asyncio|uvloop]
                       --scenario FILE|- [--trace FILE]
+    python -m py_raft node --runtime asyncio|threads --id I --peers H:P,... ...
+                      (one node over TCP: docs/deploy.md)
 """
 
 import argparse
@@ -48,6 +50,8 @@ def _read_scenario(path: str) -> Scenario:
         sc = parse_scenario(text)
     except ScenarioError as e:
         _fail(str(e))
+    if sc.transport != "inproc":
+        _fail('transport: "tcp" runs only under raftbench cluster (docs/deploy.md)')
     where = sc.storage_dir
     if where is not None and not (os.path.isdir(where) and os.access(where, os.W_OK)):
         _fail(f"storage_dir: {where} is not a directory this driver can write in")
@@ -69,6 +73,11 @@ def run(runtime: str, sc: Scenario, trace: Any, loop: str = "asyncio") -> dict[s
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["node"]:  # one node of a TCP cluster (docs/deploy.md)
+        from py_raft.node.main import main as node_main
+
+        return node_main(argv[1:])
     args = _args(argv)
     sc = _read_scenario(args.scenario)
     with ExitStack() as stack:

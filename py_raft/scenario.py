@@ -76,6 +76,11 @@ class Scenario:
     snapshot_entries: int = 10_000
     storage: str = "memory"  # or "file": py_raft/filestore.py, fsynced before sending
     storage_dir: str | None = None  # file storage's parent directory; None: the temp dir
+    # "tcp": every node its own OS process (docs/deploy.md); only `raftbench
+    # cluster` runs it, and a driver refuses it. node_impls names each node's
+    # server there (None: all py-asyncio).
+    transport: str = "inproc"
+    node_impls: tuple[str, ...] | None = None
 
     def inbox_limit(self) -> int:
         """inbox_limit: how many peer messages a node's inbox holds before it drops.
@@ -112,6 +117,8 @@ class Scenario:
         if self.first_election_timeout_ms is not None:
             out["first_election_timeout_ms"] = list(self.first_election_timeout_ms)
         out["faults"] = [_fault_json(f) for f in self.faults]
+        if self.node_impls is not None:
+            out["node_impls"] = list(self.node_impls)
         for key, default in LATER_DEFAULTS.items():
             if out[key] == default:
                 del out[key]
@@ -120,11 +127,13 @@ class Scenario:
 
 CONTROL_STREAM, NETWORK_STREAM, FIRST_NODE_STREAM = 0, 1, 2
 STORAGES = ("memory", "file")
+TRANSPORTS = ("inproc", "tcp")
+NODE_IMPLS = ("go", "py-asyncio", "py-threads")
 # Fields added after the result's first version: to_json echoes each only when
 # it is not at its default, so that the echo of a scenario that leaves them
 # alone is what it was, and is still input that an older driver accepts.
 LATER_DEFAULTS: dict[str, Any] = {"snapshot_entries": 10_000, "storage": "memory",
-                                  "storage_dir": None}
+                                  "storage_dir": None, "transport": "inproc", "node_impls": None}
 
 
 def node_seed(seed: int, node: int, incarnation: int) -> int:
@@ -203,6 +212,7 @@ def scenario_from_dict(raw: dict[str, Any]) -> Scenario:
         memory_limit_mb=_num(raw, "memory_limit_mb", d.memory_limit_mb),
         snapshot_entries=_int(raw, "snapshot_entries", d.snapshot_entries, 0, 10**9),
         **_storage(raw),
+        **_transport(raw, nodes),
     )
 
 
@@ -216,6 +226,23 @@ def _storage(raw: dict[str, Any]) -> dict[str, Any]:
     if where is not None and storage != "file":
         raise ScenarioError('storage_dir: only with storage "file"')
     return {"storage": storage, "storage_dir": where}
+
+
+def _transport(raw: dict[str, Any], nodes: int) -> dict[str, Any]:
+    transport = raw.get("transport", "inproc")
+    if transport not in TRANSPORTS:
+        raise ScenarioError(
+            f"transport: must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+    impls = raw.get("node_impls")
+    if impls is None:
+        return {"transport": transport, "node_impls": None}
+    if transport != "tcp":
+        raise ScenarioError('node_impls: only with transport "tcp"')
+    if (not isinstance(impls, list) or len(impls) != nodes
+            or not all(isinstance(i, str) and i in NODE_IMPLS for i in impls)):
+        raise ScenarioError(f"node_impls: must be a list of {nodes} of "
+                            f"{', '.join(NODE_IMPLS)}, one per node")
+    return {"transport": transport, "node_impls": tuple(impls)}
 
 
 def _is_range(v: Any) -> bool:

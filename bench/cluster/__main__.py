@@ -1,0 +1,5 @@
+import sys
+
+from bench.cluster.main import main
+
+sys.exit(main())

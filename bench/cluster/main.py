@@ -1,0 +1,93 @@
+"""main: `raftbench cluster` / `python -m bench.cluster`, a driver over TCP (docs/deploy.md).
+
+    python -m bench.cluster --scenario FILE|- [--trace FILE] [--impl IMPL]
+
+It speaks the driver contract of docs/protocol.md: one result JSON on stdout,
+and for bad input exit status 2 with one line naming the flag or field.
+--impl (go-tcp, py-asyncio-tcp, py-threads-tcp, mixed-tcp) fills in the
+scenario's node_impls, which is how `raftbench run` measures each.
+"""
+
+import argparse
+import json
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bench.cluster.procs import go_node_missing
+from py_raft.scenario import Scenario, ScenarioError, parse_scenario
+
+# Each TCP implementation, as the node_impls it gives an N-node cluster.
+MIXED = ("go", "go", "py-asyncio", "py-asyncio", "py-threads")
+TCP_IMPLS = {
+    "go-tcp": lambda n: ["go"] * n,
+    "py-asyncio-tcp": lambda n: ["py-asyncio"] * n,
+    "py-threads-tcp": lambda n: ["py-threads"] * n,
+    "mixed-tcp": lambda n: [MIXED[i % len(MIXED)] for i in range(n)],
+}
+
+
+def fail(message: str) -> NoReturn:
+    sys.stderr.write(f"error: {message}\n")
+    raise SystemExit(2)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        fail(message)
+
+
+def node_impls(sc: Scenario, impl: str | None) -> list[str]:
+    """node_impls: each node's server, from --impl or the scenario (default py-asyncio)."""
+    if impl is not None:
+        return list(TCP_IMPLS[impl](sc.nodes))
+    return list(sc.node_impls or ["py-asyncio"] * sc.nodes)
+
+
+def read_scenario(path: str) -> Scenario:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        fail(f"--scenario: cannot read {path}: {e.strerror}")
+    try:
+        sc = parse_scenario(text)
+    except ScenarioError as e:
+        fail(str(e))
+    where = sc.storage_dir
+    if where is not None and not (os.path.isdir(where) and os.access(where, os.W_OK)):
+        fail(f"storage_dir: {where} is not a directory this driver can write in")
+    return sc
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _Parser(prog="raftbench cluster", description="Run one trial over TCP.")
+    p.add_argument("--scenario", required=True, help="scenario JSON file, or - for stdin")
+    p.add_argument("--trace", help="write the merged JSON-lines trace here")
+    p.add_argument("--impl", choices=sorted(TCP_IMPLS), help="fill in node_impls")
+    args = p.parse_args(argv)
+    sc = read_scenario(args.scenario)
+    impls = node_impls(sc, args.impl)
+    if "go" in impls and (why := go_node_missing()):
+        fail(f"node_impls: a Go node cannot run: {why}")
+    result = run(sc, impls, args.trace, args.impl or "tcp")
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+def run(sc: Scenario, impls: list[str], trace: str | None, impl: str) -> dict[str, Any]:
+    from bench.cluster.launcher import TcpCluster
+
+    with ExitStack() as stack:
+        out = None
+        if trace:
+            try:
+                out = stack.enter_context(open(trace, "w", encoding="utf-8"))
+            except OSError as e:
+                fail(f"--trace: cannot write {trace}: {e.strerror}")
+        return TcpCluster(sc, impls, out).result(impl)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
