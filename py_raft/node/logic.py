@@ -183,7 +183,7 @@ class NodeLogic:
             return frame
         raise Refused("unexpected_frame", f"a {type(frame).__name__} from a client")
 
-    def refuse(self, e: Exception, where: str) -> None:
+    def refuse(self, e: BaseException, where: str) -> None:
         """refuse counts why a connection is being closed, and logs it."""
         if isinstance(e, Refused):
             counter, why = e.args
