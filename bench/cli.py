@@ -93,6 +93,16 @@ def run(
     raise typer.Exit(code=code)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def cluster(ctx: typer.Context) -> None:
+    """Run one scenario over TCP, every node its own process (docs/deploy.md):
+    --scenario FILE|- [--trace FILE] [--impl go-tcp|py-asyncio-tcp|py-threads-tcp|mixed-tcp]."""
+    from bench.cluster.main import main
+
+    raise typer.Exit(code=main(list(ctx.args)))
+
+
 @app.command("report")
 def report_cmd(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],

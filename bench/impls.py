@@ -41,13 +41,23 @@ class Impl(StrEnum):
     go_sim = "go-sim"
     anchor_hashicorp = "anchor-hashicorp"
     anchor_pysyncobj = "anchor-pysyncobj"
+    go_tcp = "go-tcp"
+    py_asyncio_tcp = "py-asyncio-tcp"
+    py_threads_tcp = "py-threads-tcp"
+    mixed_tcp = "mixed-tcp"
 
 
 # Each anchor and the driver of ours it is measured beside (the ratio's numerator).
 ANCHORS: dict[str, str] = {"anchor-hashicorp": "go", "anchor-pysyncobj": "py-asyncio"}
 # The project's own implementations, in the order tables and charts show them; the
 # anchors come after them there.
-ALL_IMPLS: tuple[str, ...] = tuple(i.value for i in Impl if i.value not in ANCHORS)
+# Every node its own process over TCP (docs/deploy.md): `raftbench cluster` with
+# node_impls filled in. Like the anchors they run only when named with --impl,
+# and only these scenarios (N processes per trial; no capacity or scale search).
+TCP_IMPLS = frozenset({"go-tcp", "py-asyncio-tcp", "py-threads-tcp", "mixed-tcp"})
+TCP_SCENARIOS = frozenset({"election", "failover", "replication"})
+ALL_IMPLS: tuple[str, ...] = tuple(i.value for i in Impl
+                                   if i.value not in ANCHORS and i.value not in TCP_IMPLS)
 SIMULATORS = frozenset({"py-sim", "go-sim"})
 # What the anchors' libraries can run: no scale search (its widened first
 # election timeout is refused by both), no fault schedule.
@@ -56,6 +66,8 @@ ANCHOR_SCENARIOS = frozenset({"election", "failover", "replication", "capacity"}
 
 def runs(impl: str, scenario: str) -> bool:
     """runs: whether an implementation can run a harness scenario at all."""
+    if impl in TCP_IMPLS:
+        return scenario in TCP_SCENARIOS
     return impl not in ANCHORS or scenario in ANCHOR_SCENARIOS
 
 
@@ -81,11 +93,16 @@ class Driver:
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     requires: str | None = None  # a Python package the driver imports
+    needs_go_node: bool = False  # runs `goraft node` (docs/deploy.md), which may not exist yet
 
     def missing(self) -> str | None:
         """missing says why the driver cannot run here, or None when it can."""
         if self.requires and importlib.util.find_spec(self.requires) is None:
             return f"the Python package {self.requires} is not installed (make setup)"
+        if self.needs_go_node:
+            from bench.cluster.procs import go_node_missing
+
+            return go_node_missing()
         exe = self.argv[0]
         if os.sep in exe:
             return None if os.access(exe, os.X_OK) else f"{exe} not found (build it first)"
@@ -106,6 +123,8 @@ def _builtin() -> dict[str, Driver]:
         "anchor-hashicorp": Driver((str(HASHICORP_BINARY),)),
         "anchor-pysyncobj": Driver((sys.executable, str(PYSYNCOBJ_SCRIPT)),
                                    requires="pysyncobj"),
+        **{impl: Driver((sys.executable, "-m", "bench.cluster", "--impl", impl),
+                        needs_go_node=impl in ("go-tcp", "mixed-tcp")) for impl in TCP_IMPLS},
     }
 
 
