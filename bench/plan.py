@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.impls import SIMULATORS, ideal, runs
+from bench.impls import SIMULATORS, TCP_IMPLS, ideal, runs
 from bench.presets import RunConfig
 
 
@@ -153,9 +153,11 @@ def fixed_trials(cfg: RunConfig) -> Iterator[Trial]:
         if scenario == "scale":
             continue
         for n in cfg.capacity_sizes if scenario == "capacity" else cfg.sizes:
+            impls = [i for i in scenario_impls(cfg, scenario)
+                     if i not in TCP_IMPLS or n in cfg.tcp_sizes]
             for variant in variants(cfg, scenario):
                 for t in range(cfg.trials):
-                    for impl in scenario_impls(cfg, scenario):
+                    for impl in impls:
                         yield make_trial(cfg, TrialKey(impl, scenario, n, variant, t))
 
 

@@ -59,6 +59,9 @@ class RunConfig:
     # The paper's method (section 9.3): the heartbeat is half the minimum election
     # timeout on every line. Otherwise 50 ms where that fits (bench.plan.heartbeat_for).
     paper_heartbeat: bool = False
+    # Every node its own process over TCP (docs/deploy.md): a cluster of N processes
+    # costs N interpreter start-ups per trial, so these run at small N only.
+    tcp_sizes: tuple[int, ...] = (3, 5, 9)
     replication_ms: float = 500.0
     light_clients: int = 1
     # Saturation: enough clients, and batches large enough, that neither the network
@@ -132,7 +135,8 @@ _PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-# Presets that run each anchor beside its reference driver when --impl is not given.
+# Presets that run each anchor beside its reference driver, and the TCP
+# implementations, when --impl is not given.
 ANCHORED_PRESETS = frozenset({"standard"})
 
 
@@ -143,12 +147,25 @@ def with_anchors(impls: list[str]) -> list[str]:
     return [*impls, *(a for a in extra if a not in missing)]
 
 
+# Each TCP implementation and the in-process driver it is read against.
+TCP_REFERENCE = {"go-tcp": "go", "py-asyncio-tcp": "py-asyncio",
+                 "py-threads-tcp": "py-threads", "mixed-tcp": "go"}
+
+
+def with_tcp(impls: list[str]) -> list[str]:
+    """with_tcp: impls, then every TCP implementation that can run here whose
+    in-process reference is in it."""
+    extra = [t for t, ref in TCP_REFERENCE.items() if ref in impls and t not in impls]
+    missing = unavailable(extra)
+    return [*impls, *(t for t in extra if t not in missing)]
+
+
 def preset_config(preset: str, impls: list[str]) -> RunConfig:
     """preset_config is the RunConfig of a preset for the given implementations."""
     vals = dict(_PRESETS[preset])
     scenarios = vals.pop("scenarios", SCENARIOS)
     if preset in ANCHORED_PRESETS and isinstance(impls, DefaultImpls):
-        impls = with_anchors(impls)
+        impls = with_tcp(with_anchors(impls))
     return RunConfig(preset=preset, impls=tuple(impls), scenarios=tuple(scenarios), **vals)
 
 

@@ -129,9 +129,10 @@ def test_the_standard_preset_adds_each_anchor_beside_its_reference_unless_impls_
     monkeypatch.setattr(impls.Driver, "missing", lambda self: None)
     defaults = impls.DefaultImpls(["go", "py-threads", "py-asyncio"])
     assert presets.preset_config("standard", defaults).impls == (
-        "go", "py-threads", "py-asyncio", "anchor-hashicorp", "anchor-pysyncobj")
+        "go", "py-threads", "py-asyncio", "anchor-hashicorp", "anchor-pysyncobj",
+        "go-tcp", "py-asyncio-tcp", "py-threads-tcp", "mixed-tcp")
     assert presets.preset_config("standard", impls.DefaultImpls(["py-threads"])).impls == (
-        "py-threads",)
+        "py-threads", "py-threads-tcp")
     assert presets.preset_config("quick", defaults).impls == ("go", "py-threads", "py-asyncio")
     assert presets.preset_config("standard", ["go"]).impls == ("go",)  # named: kept as is
     assert not any(impls.runs(a, "scale") for a in ANCHORS)

@@ -127,3 +127,14 @@ def test_default_impls_skip_the_missing_go_binary_with_a_warning(tmp_path, monke
     res = invoke("--impl", "go", "--out", str(tmp_path / "other"))
     assert res.exit_code == 2 and "go" in res.output and "not found" in res.output
     assert not (tmp_path / "other").exists()
+
+
+def test_tcp_implementations_run_at_small_n_only() -> None:
+    from bench import plan, presets
+
+    cfg = presets.RunConfig("standard", ("py-asyncio", "py-asyncio-tcp"),
+                            ("election", "capacity"), (3, 9, 33), 1, capacity_sizes=(3,))
+    keys = [t.key for t in plan.fixed_trials(cfg)]
+    tcp = {(k.scenario, k.n) for k in keys if k.impl == "py-asyncio-tcp"}
+    assert tcp == {("election", 3), ("election", 9)}  # not N=33, and no capacity sweep
+    assert {k.n for k in keys if k.impl == "py-asyncio"} == {3, 9, 33}
