@@ -74,6 +74,8 @@ def driver_scenario(
     """
     sc: dict[str, Any] = {"nodes": n, "seed": trial + 1, "timeout_ms": cfg.scenario_timeout_ms,
                           "memory_limit_mb": max(1.0, cfg.memory_cap_mb - 512)}
+    if cfg.storage != "memory":
+        sc["storage"] = cfg.storage
     if scenario == "election":
         sc |= {"kind": "election", "observe_ms": cfg.election_observe_ms}
     elif scenario == "scale":

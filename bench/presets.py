@@ -59,6 +59,9 @@ class RunConfig:
     # The paper's method (section 9.3): the heartbeat is half the minimum election
     # timeout on every line. Otherwise 50 ms where that fits (bench.plan.heartbeat_for).
     paper_heartbeat: bool = False
+    # "memory", or "file": the nodes persist to files with fsync before they answer,
+    # so that persisting is part of the broadcast time, as in the paper's servers.
+    storage: str = "memory"
     # Every node its own process over TCP (docs/deploy.md): a cluster of N processes
     # costs N interpreter start-ups per trial, so these run at small N only.
     tcp_sizes: tuple[int, ...] = (3, 5, 9)
@@ -125,7 +128,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
     # 4 trials x 25 crashes = 100 failovers per line, as the paper's figure has.
     "paper": dict(
         scenarios=("failover",), sizes=(5,), trials=4, failovers_per_trial=25,
-        paper_heartbeat=True,
+        paper_heartbeat=True, storage="file",
         capacity_sizes=(), capacity_clients=(),
         failover_ranges=tuple(dict.fromkeys(PAPER_TOP + PAPER_BOTTOM)),
         # Equal timeouts (150-150) can split votes forever when nothing breaks the

@@ -192,7 +192,10 @@ def test_the_paper_preset_beats_at_half_the_minimum_timeout() -> None:
     for variant, heartbeat in (("150-155", 75.0), ("12-24", 6.0)):
         sc = plan.driver_scenario(cfg, "failover", 5, variant, 0)
         assert sc["heartbeat_ms"] == heartbeat
-    assert plan.heartbeat_for(150) == 50.0  # other presets keep 50 ms
+        assert sc["storage"] == "file"  # persisting is part of the broadcast time
+    assert plan.heartbeat_for(150) == 50.0  # other presets keep 50 ms, in memory
+    assert "storage" not in plan.driver_scenario(presets.preset_config("quick", ["go"]),
+                                                 "failover", 5, "150-300", 0)
 
 
 def test_figure16_is_skipped_for_a_single_range() -> None:
