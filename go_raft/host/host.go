@@ -32,6 +32,7 @@ type Hooks struct {
 type Request struct {
 	Cmd    string
 	SentUs int64 // when the host took it
+	Index  int   // where the host proposed it, once it has
 	Answer func(o client.Outcome, hint int)
 }
 
@@ -68,7 +69,7 @@ func New(core *raft.Raft, storage raft.Storage, rec *recorder.Recorder, hooks Ho
 
 // Step hands the core a peer's message at trial time now.
 func (h *Host) Step(msg raft.Message, now int64) {
-	if gap, ok := h.clock.Handle(msg, now); ok && h.rec != nil {
+	if gap, ok := h.clock.Handle(msg, now); ok && h.rec.KeepsFigures() {
 		h.gapsUs.Add(gap)
 	}
 	h.Core.Step(msg, now)
@@ -89,7 +90,7 @@ func (h *Host) Propose(r *Request, payload string, now int64) (index int, ok boo
 		r.Answer(client.Redirect, client.Hint(err))
 		return 0, false
 	}
-	r.SentUs = now
+	r.SentUs, r.Index = now, index
 	h.pending[index] = r
 	return index, true
 }

@@ -25,6 +25,10 @@ type Recorder struct {
 	mu       sync.Mutex
 	trace    *bufio.Writer // nil: no trace
 	onLeader func()
+	// traceOnly: write the trace, keep no figures and make no checks
+	// (NewTrace); onState hears each role change.
+	traceOnly bool
+	onState   func(t int64, role raft.Role, term int)
 
 	Leader        int // raft.None if none
 	LeaderTerm    int
@@ -53,6 +57,18 @@ func New(trace *bufio.Writer, onLeader func(), nodes int) *Recorder {
 		leaderByTerm: map[int]int{}, applied: map[int]applied{}, digests: map[int]string{},
 		floors: NewSnapshotFloors(nodes)}
 }
+
+// NewTrace returns a recorder that writes trace and keeps nothing else: a
+// node server's (docs/deploy.md), which runs for as long as it is left to, so
+// that figures and checks kept per index would grow without bound; the
+// launcher judges the merged traces instead. onState hears each role change,
+// outside the lock.
+func NewTrace(trace *bufio.Writer, onState func(t int64, role raft.Role, term int)) *Recorder {
+	return &Recorder{trace: trace, traceOnly: true, onState: onState, Leader: raft.None, FirstLeaderUs: -1}
+}
+
+// KeepsFigures tells whether r keeps the trial's figures; false for nil.
+func (r *Recorder) KeepsFigures() bool { return r != nil && !r.traceOnly }
 
 // KnownLeader returns the known leader, its term and when it took office.
 func (r *Recorder) KnownLeader() (leader, term int, leaderUs int64) {
@@ -102,6 +118,11 @@ func (r *Recorder) State(t int64, node int, role raft.Role, term int) {
 	changed := false
 	r.mu.Lock()
 	r.emit(t, `,"node":%d,"event":"state","state":"%s","term":%d`, node, role, term)
+	if r.traceOnly {
+		r.mu.Unlock()
+		r.onState(t, role, term)
+		return
+	}
 	if term > r.MaxTerm {
 		if r.FirstLeaderUs >= 0 {
 			r.TermChanges++
@@ -159,6 +180,9 @@ func (r *Recorder) Apply(t int64, node, index int, e raft.Entry) {
 		cmd = "null"
 	}
 	r.emit(t, `,"node":%d,"event":"apply","index":%d,"term":%d,"cmd":%s`, node, index, e.Term, cmd)
+	if r.traceOnly {
+		return
+	}
 	now := applied{e.Term, e.Cmd, e.Noop}
 	seen, ok := r.applied[index]
 	if !ok {
@@ -184,6 +208,9 @@ func (r *Recorder) image(event string, t int64, node, index int, digest string) 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.emit(t, `,"node":%d,"event":"%s","index":%d,"digest":"%s"`, node, event, index, digest)
+	if r.traceOnly {
+		return
+	}
 	seen, ok := r.digests[index]
 	if !ok {
 		r.digests[index], seen = digest, digest
@@ -205,6 +232,9 @@ func (r *Recorder) Ack(t int64, cmd string, index int, latencyUs int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.emit(t, `,"event":"ack","cmd":%s,"index":%d`, jsonString(cmd), index)
+	if r.traceOnly {
+		return
+	}
 	r.Acks++
 	r.LastAckUs = t
 	r.LatenciesUs.Add(latencyUs)

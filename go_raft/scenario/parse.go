@@ -137,7 +137,7 @@ func (p *parser) scenario(raw json.RawMessage) *Scenario {
 		"network", "observe_ms", "failovers", "settle_ms", "clients", "commands", "duration_ms",
 		"payload_bytes", "max_batch_entries", "client_retry_ms", "client_timeout_ms", "faults",
 		"timeout_ms", "first_election_timeout_ms", "inbox_capacity", "memory_limit_mb",
-		"snapshot_entries", "storage", "storage_dir")
+		"snapshot_entries", "storage", "storage_dir", "transport", "node_impls")
 	sc := Default()
 	kinds := []string{"election", "failover", "replication"}
 	if v, ok := o.members["kind"]; ok {
@@ -193,6 +193,7 @@ func (p *parser) scenario(raw json.RawMessage) *Scenario {
 	p.number(o, "memory_limit_mb", &sc.MemoryLimitMb, 0)
 	integer(p, o, "snapshot_entries", &sc.SnapshotEntries, 0, 1_000_000_000)
 	p.storage(o, &sc)
+	p.transport(o, &sc)
 	return &sc
 }
 
@@ -210,6 +211,24 @@ func (p *parser) storage(o object, sc *Scenario) {
 		case sc.Storage != "file":
 			p.fail("storage_dir", `only with storage "file"`)
 		}
+	}
+}
+
+func (p *parser) transport(o object, sc *Scenario) {
+	if v, ok := o.members["transport"]; ok {
+		s, _ := text(v)
+		if sc.Transport = Transport(s); s != "inproc" && s != "tcp" {
+			p.fail("transport", "must be one of inproc, tcp, got %s", shown(v))
+		}
+	}
+	v, ok := o.members["node_impls"]
+	switch {
+	case !ok || string(v) == "null":
+	case sc.Transport != "tcp":
+		p.fail("node_impls", `only with transport "tcp"`)
+	case json.Unmarshal(v, &sc.NodeImpls) != nil || len(sc.NodeImpls) != sc.Nodes ||
+		slices.ContainsFunc(sc.NodeImpls, func(impl string) bool { return !slices.Contains(NodeImpls, impl) }):
+		p.fail("node_impls", "must be a list of %d of %s, one per node", sc.Nodes, strings.Join(NodeImpls, ", "))
 	}
 }
 

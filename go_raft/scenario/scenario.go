@@ -50,7 +50,21 @@ type Scenario struct {
 	SnapshotEntries SnapshotEntries `json:"snapshot_entries,omitzero"`
 	Storage         Storage         `json:"storage,omitzero"`
 	StorageDir      string          `json:"storage_dir,omitzero"` // "" (null): the temporary directory
+	// Transport "tcp" runs every node as its own process (docs/deploy.md):
+	// only the launcher runs it, and the driver refuses it. NodeImpls names
+	// each node's server there (nil: the launcher's choice).
+	Transport Transport `json:"transport,omitzero"`
+	NodeImpls []string  `json:"node_impls,omitempty"`
 }
+
+// Transport is "inproc" or "tcp".
+type Transport string
+
+// IsZero tells whether t is the default, which the echo leaves out.
+func (t Transport) IsZero() bool { return t == "inproc" }
+
+// NodeImpls are the node servers a tcp scenario's node_impls may name.
+var NodeImpls = []string{"go", "py-asyncio", "py-threads"}
 
 // SnapshotEntries is how many entries a node applies past its last snapshot
 // before it compacts its log (section 7); 0: never. The default, 10,000,
@@ -82,7 +96,7 @@ func Default() Scenario {
 		HeartbeatMs: 50, Network: Network{1, 1, 0}, ObserveMs: 500, Failovers: 10, SettleMs: 300,
 		Clients: 8, DurationMs: 1000, PayloadBytes: 16, MaxBatchEntries: 64,
 		ClientRetryMs: 10, ClientTimeoutMs: 1000, Faults: []Fault{}, TimeoutMs: 60_000,
-		MemoryLimitMb: 3072, SnapshotEntries: 10_000, Storage: "memory",
+		MemoryLimitMb: 3072, SnapshotEntries: 10_000, Storage: "memory", Transport: "inproc",
 	}
 }
 

@@ -67,17 +67,26 @@ func TestErrorsNameTheField(t *testing.T) {
 		`{"election_timeout_ms": 1, "first_election_timeout_ms": 1}`:               "election_timeout_ms",
 		`{"nodes": [1,
 		   2]}`: "nodes",
-		`{"snapshot_entries": -1}`:                        "snapshot_entries",
-		`{"snapshot_entries": 2.5}`:                       "snapshot_entries",
-		`{"memory_limit_mb": -1, "snapshot_entries": -1}`: "memory_limit_mb",
-		`{"snapshot_entries": -1, "storage": "disk"}`:     "snapshot_entries",
-		`{"storage": "disk"}`:                             "storage",
-		`{"storage": null}`:                               "storage",
-		`{"storage": "disk", "storage_dir": 7}`:           "storage",
-		`{"storage": "file", "storage_dir": ""}`:          "storage_dir",
-		`{"storage": "file", "storage_dir": 7}`:           "storage_dir",
-		`{"storage_dir": "/tmp"}`:                         "storage_dir",
-		`{"storage": "memory", "storage_dir": "/tmp"}`:    "storage_dir",
+		`{"snapshot_entries": -1}`:                                   "snapshot_entries",
+		`{"snapshot_entries": 2.5}`:                                  "snapshot_entries",
+		`{"memory_limit_mb": -1, "snapshot_entries": -1}`:            "memory_limit_mb",
+		`{"snapshot_entries": -1, "storage": "disk"}`:                "snapshot_entries",
+		`{"storage": "disk"}`:                                        "storage",
+		`{"storage": null}`:                                          "storage",
+		`{"storage": "disk", "storage_dir": 7}`:                      "storage",
+		`{"storage": "file", "storage_dir": ""}`:                     "storage_dir",
+		`{"storage": "file", "storage_dir": 7}`:                      "storage_dir",
+		`{"storage_dir": "/tmp"}`:                                    "storage_dir",
+		`{"storage": "memory", "storage_dir": "/tmp"}`:               "storage_dir",
+		`{"transport": "udp"}`:                                       "transport",
+		`{"transport": null}`:                                        "transport",
+		`{"storage": "disk", "transport": "udp"}`:                    "storage",
+		`{"node_impls": ["go"]}`:                                     "node_impls",
+		`{"transport": "udp", "node_impls": ["go"]}`:                 "transport",
+		`{"transport": "tcp", "nodes": 2, "node_impls": ["go"]}`:     "node_impls",
+		`{"transport": "tcp", "nodes": 1, "node_impls": ["erlang"]}`: "node_impls",
+		`{"transport": "tcp", "nodes": 1, "node_impls": [1]}`:        "node_impls",
+		`{"transport": "tcp", "nodes": 1, "node_impls": "go"}`:       "node_impls",
 	} {
 		_, err := Parse([]byte(text))
 		var e *Error
@@ -141,7 +150,7 @@ func TestJSONRoundTrip(t *testing.T) {
 // echo of a scenario that leaves them alone is what it was.
 func TestLaterFieldsEchoOnlyWhenSet(t *testing.T) {
 	text, _ := json.Marshal(Default())
-	for _, key := range []string{"snapshot_entries", "storage"} {
+	for _, key := range []string{"snapshot_entries", "storage", "transport", "node_impls"} {
 		if strings.Contains(string(text), key) {
 			t.Fatalf("%s echoed at its default: %s", key, text)
 		}
@@ -153,6 +162,11 @@ func TestLaterFieldsEchoOnlyWhenSet(t *testing.T) {
 	text, _ = json.Marshal(sc)
 	if !strings.HasSuffix(string(text), `"snapshot_entries":0,"storage":"file","storage_dir":"/tmp"}`) {
 		t.Fatalf("echo: %s", text)
+	}
+	sc, err = Parse([]byte(`{"nodes": 2, "transport": "tcp", "node_impls": ["go", "py-threads"]}`))
+	if text, _ = json.Marshal(sc); err != nil ||
+		!strings.HasSuffix(string(text), `"transport":"tcp","node_impls":["go","py-threads"]}`) {
+		t.Fatalf("%v echo: %s", err, text)
 	}
 	if sc, _ = Parse([]byte(`{"storage": "file"}`)); sc.StorageDir != "" || sc.Config().SnapshotEntries != 10_000 {
 		t.Fatalf("%+v", sc)

@@ -3,6 +3,7 @@
 //
 //	goraft --runtime goroutines|sim --scenario FILE|- [--trace FILE]
 //	goraft fuzz [--seeds N] [--first S] [--jobs J] [--snapshots]
+//	goraft node --id I --peers HOST:PORT,... --client-port P [...]   (docs/deploy.md)
 //
 // Bad input is one line on standard error, "error: FIELD: what is wrong",
 // exit status 2, with nothing on standard output and no trace file.
@@ -33,9 +34,12 @@ func main() {
 // run is the command; every error it meets is bad input.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	code, err := 0, error(nil)
-	if len(args) > 0 && args[0] == "fuzz" {
+	switch {
+	case len(args) > 0 && args[0] == "fuzz":
 		code, err = fuzz(args[1:], stdout)
-	} else {
+	case len(args) > 0 && args[0] == "node":
+		err = node(args[1:])
+	default:
 		err = trial(args, stdin, stdout, stderr)
 	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -90,6 +94,9 @@ func trial(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	sc, err := readScenario(*path, stdin)
 	if err != nil {
 		return err
+	}
+	if sc.Transport != "inproc" {
+		return errors.New(`transport: "tcp" runs only under raftbench cluster (docs/deploy.md)`)
 	}
 	if dir := sc.StorageDir; dir != "" && !writableDir(dir) {
 		return fmt.Errorf("storage_dir: %s is not a directory this driver can write in", dir)
