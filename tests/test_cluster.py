@@ -1,6 +1,7 @@
 """Every node its own OS process over TCP (issue 11; docs/deploy.md).
 
-Each test checks that no node process it started outlives it.
+Each test checks that no node process it started outlives it. The tests that
+start `goraft node` skip, saying why, when go_raft/bin/goraft lacks it.
 """
 
 import json
@@ -14,12 +15,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.cluster.procs import NodeProc, admin, free_ports, node_argv
+from bench.cluster.procs import NodeProc, admin, free_ports, go_node_missing, node_argv
+from bench.impls import GO_BINARY
 from bench.tracecheck import check_trace_file
 from py_raft.wire import VERSION, Hello, RequestVote, encode
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVENESS_S = 30.0  # generous: only a cluster that never recovers fails
+GO_MISSING = go_node_missing()
+needs_go = pytest.mark.skipif(GO_MISSING is not None, reason=f"goraft node: {GO_MISSING}")
 
 
 def _nodes() -> set[int]:
@@ -65,6 +69,39 @@ def test_mixed_cluster_replicates_through_a_leader_crash_and_restart(tmp_path: P
     assert check_trace_file(trace) == []
     events = [json.loads(line)["event"] for line in trace.read_text().splitlines()]
     assert "crash" in events and "restart" in events and "ack" in events
+
+
+def _judged(run: subprocess.CompletedProcess[str], trace: Path) -> dict:
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["ok"], result["error"]
+    assert check_trace_file(trace) == []  # no acked command lost, one leader a term, ...
+    return result
+
+
+@needs_go
+def test_go_and_python_nodes_replicate_through_a_leader_crash_and_restart(tmp_path: Path) -> None:
+    impls = ["go", "py-asyncio", "py-threads"]
+    sc = {"kind": "replication", "nodes": 3, "clients": 4, "duration_ms": 1500,
+          "transport": "tcp", "node_impls": impls,
+          "faults": [{"at_ms": 400, "action": "crash", "node": "leader"},
+                     {"at_ms": 900, "action": "restart", "node": "leader"}]}
+    trace = tmp_path / "trace.jsonl"
+    result = _judged(_cluster(tmp_path, sc, "--trace", str(trace)), trace)
+    assert result["metrics"]["committed"] > 0
+    assert result["runtime"]["node_impls"] == impls and result["runtime"]["processes"] == 4
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    applied_by = {e["node"] for e in events if e["event"] == "apply"}
+    assert applied_by == {0, 1, 2}, "every implementation applies the log"
+
+
+@needs_go
+def test_go_nodes_fail_over_beside_python_ones(tmp_path: Path) -> None:
+    sc = {"kind": "failover", "nodes": 3, "failovers": 3, "settle_ms": 100, "seed": 4,
+          "transport": "tcp", "node_impls": ["go", "go", "py-asyncio"]}
+    trace = tmp_path / "trace.jsonl"
+    result = _judged(_cluster(tmp_path, sc, "--trace", str(trace)), trace)
+    assert len(result["metrics"]["failover_ms"]) == 3
 
 
 def test_failover_over_tcp(tmp_path: Path) -> None:
@@ -113,10 +150,12 @@ def _one_leader(replies: dict[int, dict]) -> bool:
     return sum(r["role"] == "leader" for r in replies.values()) == 1
 
 
-@pytest.mark.parametrize("runtime", ["py-asyncio", "py-threads"])
+@pytest.mark.parametrize("runtime",
+                         ["py-asyncio", "py-threads", pytest.param("go", marks=needs_go)])
 def test_bad_frames_garbage_and_unknown_ids_are_counted_and_survived(
         tmp_path: Path, runtime: str) -> None:
-    procs, peer_ports = _start(tmp_path, [runtime, "py-asyncio", "py-threads"])
+    procs, peer_ports = _start(tmp_path, [runtime, "py-asyncio", "go" if GO_MISSING is None
+                                          else "py-threads"])
     try:
         _wait(procs, _one_leader)
         target = peer_ports[0]
@@ -152,24 +191,30 @@ def test_bad_scenario_fields_exit_2_with_one_line(tmp_path: Path, scenario: dict
     assert run.stderr.count("\n") == 1 and run.stderr.startswith(f"error: {field}:")
 
 
-def test_a_driver_refuses_transport_tcp(tmp_path: Path) -> None:
+@pytest.mark.parametrize("driver", [
+    [sys.executable, "-m", "py_raft", "--runtime", "threads"],
+    pytest.param([str(GO_BINARY), "--runtime", "goroutines"], marks=needs_go),
+])
+def test_a_driver_refuses_transport_tcp(tmp_path: Path, driver: list[str]) -> None:
     path = tmp_path / "s.json"
     path.write_text('{"transport": "tcp"}')
-    run = subprocess.run([sys.executable, "-m", "py_raft", "--runtime", "threads",
-                          "--scenario", str(path)], capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run([*driver, "--scenario", str(path)], capture_output=True, text=True,
+                         cwd=ROOT)
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.startswith("error: transport:") and run.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("impl", ["py-asyncio", pytest.param("go", marks=needs_go)])
 @pytest.mark.parametrize("args, flag", [
     (["--id", "3", "--peers", "127.0.0.1:1,127.0.0.1:2", "--client-port", "0"], "--id"),
     (["--id", "0", "--peers", "nohost", "--client-port", "0"], "--peers"),
     (["--id", "0", "--peers", "127.0.0.1:1", "--client-port", "0", "--storage", "file"],
      "--storage-dir"),
-    (["--id", "0", "--peers", "127.0.0.1:1", "--client-port", "0", "--bogus"], "unrecognized"),
+    (["--id", "0", "--peers", "127.0.0.1:1", "--client-port", "0", "--bogus"], "--bogus"),
+    (["--peers", "127.0.0.1:1", "--client-port", "0"], "--id"),
 ])
-def test_bad_node_flags_exit_2_with_one_line(args: list[str], flag: str) -> None:
-    run = subprocess.run([*node_argv("py-asyncio"), *args], capture_output=True, text=True,
+def test_bad_node_flags_exit_2_with_one_line(args: list[str], flag: str, impl: str) -> None:
+    run = subprocess.run([*node_argv(impl), *args], capture_output=True, text=True,
                          cwd=ROOT, timeout=30)
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and flag in run.stderr
