@@ -51,11 +51,14 @@ pytest: setup
 gotest: setup
 	cd go_raft && $(GO) test -race -count=1 ./...
 
-# The long checks, outside CI: 100,000 fuzz seeds per simulator, and the
+# The long checks, outside CI: 100,000 fuzz seeds per simulator (and as many
+# again with small snapshots), and the
 # acceptance runs of every real-time driver.
 fuzz: setup
 	$(PY) -m py_raft.sim.fuzz --seeds $(SEEDS) --jobs $$(nproc)
 	$(GORAFT) fuzz --seeds $(SEEDS) --jobs $$(nproc)
+	$(PY) -m py_raft.sim.fuzz --seeds $(SEEDS) --jobs $$(nproc) --snapshots
+	$(GORAFT) fuzz --seeds $(SEEDS) --jobs $$(nproc) --snapshots
 
 acceptance: setup
 	$(PY) -m pytest -m slow tests/test_acceptance.py
