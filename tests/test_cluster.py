@@ -210,7 +210,7 @@ def test_a_driver_refuses_transport_tcp(tmp_path: Path, driver: list[str]) -> No
     (["--id", "0", "--peers", "nohost", "--client-port", "0"], "--peers"),
     (["--id", "0", "--peers", "127.0.0.1:1", "--client-port", "0", "--storage", "file"],
      "--storage-dir"),
-    (["--id", "0", "--peers", "127.0.0.1:1", "--client-port", "0", "--bogus"], "--bogus"),
+    (["--id", "0", "--peers", "127.0.0.1:1", "--client-port", "0", "--bogus"], "-bogus"),
     (["--peers", "127.0.0.1:1", "--client-port", "0"], "--id"),
 ])
 def test_bad_node_flags_exit_2_with_one_line(args: list[str], flag: str, impl: str) -> None:

@@ -61,14 +61,14 @@ func parse(fs *flag.FlagSet, args []string) error {
 	case err != nil:
 		msg := err.Error()
 		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-			return fmt.Errorf("-%s: unknown flag", name) // --name, as the other errors spell it
+			return fmt.Errorf("%s: unknown flag", name)
 		}
 		if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
-			return fmt.Errorf("-%s: needs a value", name)
+			return fmt.Errorf("%s: needs a value", name)
 		}
 		if problem, rest, ok := strings.Cut(msg, " for flag "); ok { // invalid value "x" for flag -n: ...
 			name, _, _ := strings.Cut(rest, ":")
-			return fmt.Errorf("-%s: %s", name, problem)
+			return fmt.Errorf("%s: %s", name, problem)
 		}
 		return err
 	case fs.NArg() > 0:
