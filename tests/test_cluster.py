@@ -223,3 +223,37 @@ def test_bad_node_flags_exit_2_with_one_line(args: list[str], flag: str, impl: s
 def test_bad_launcher_flags_exit_2_with_one_line(tmp_path: Path) -> None:
     run = _cluster(tmp_path, {}, "--impl", "cobol-tcp")
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--impl" in run.stderr
+
+
+MIXED_5 = ["go", "go", "py-asyncio", "py-asyncio", "py-threads"]
+ACCEPTANCE = {
+    "election": {"kind": "election"},
+    "replication": {"kind": "replication", "clients": 8, "duration_ms": 2000},
+    "failover": {"kind": "failover", "failovers": 5, "settle_ms": 200},
+    "partition": {"kind": "replication", "seed": 3, "clients": 8, "duration_ms": 2500,
+                  "network": {"drop_rate": 0.05}, "client_timeout_ms": 300,
+                  "faults": [{"at_ms": 500, "action": "partition", "groups": [["leader"]]},
+                             {"at_ms": 1000, "action": "heal"},
+                             {"at_ms": 1300, "action": "crash", "node": "leader"},
+                             {"at_ms": 1700, "action": "restart", "node": "leader"}]},
+}
+
+
+@pytest.mark.slow
+@needs_go
+@pytest.mark.parametrize("name", ACCEPTANCE)
+def test_issue_11_acceptance_five_mixed_nodes(tmp_path: Path, name: str) -> None:
+    """Issue 11's Done-when: 2 Go, 2 asyncio, 1 threads node, each run judged by tracecheck."""
+    sc = {**ACCEPTANCE[name], "nodes": 5, "transport": "tcp", "node_impls": MIXED_5}
+    trace = tmp_path / "trace.jsonl"
+    result = _judged(_cluster(tmp_path, sc, "--trace", str(trace)), trace)
+    metrics = result["metrics"]
+    assert metrics["first_leader_ms"] is not None
+    if name == "failover":
+        assert len(metrics["failover_ms"]) == 5
+    if sc["kind"] == "replication":
+        assert metrics["committed"] > 0
+    if name == "partition":
+        assert metrics["messages_dropped"] > 0
+        events = [json.loads(line)["event"] for line in trace.read_text().splitlines()]
+        assert {"partition", "heal", "crash", "restart"} <= set(events)

@@ -59,6 +59,7 @@ type Server struct {
 	log   *log.Logger
 	now   func() int64 // microseconds since cfg.T0UnixUs, never going back
 	node  *node.Node
+	rec   *recorder.Recorder
 	stats stats
 	// blocked is the partition the launcher set: peers whose messages are
 	// dropped both ways. Replaced whole, never changed in place.
@@ -193,7 +194,8 @@ func (s *Server) start() (*host.Host, func(), error) {
 	}
 	now := s.now()
 	core := raft.New(cfg.ID, members, storage, sc.Config(), sc.NodeRng(cfg.ID, cfg.Incarnation), now)
-	h := host.New(core, storage, recorder.NewTrace(trace, s.onState), host.Hooks{Send: s.send}, now)
+	s.rec = recorder.NewTrace(trace, s.onState)
+	h := host.New(core, storage, s.rec, host.Hooks{Send: s.send}, now)
 	s.node = node.Start(h, node.Config{Now: s.now, InboxCapacity: sc.InboxLimit()})
 	return h, closeTrace, nil
 }
@@ -216,8 +218,13 @@ func (s *Server) send(_ int, msgs []raft.Envelope) {
 	}
 }
 
-// onState is the recorder's: the role goes to the admin port's watchers.
+// onState is the recorder's: the role goes to the admin port's watchers,
+// and the trace reaches its file, so that a SIGKILL, which loses the
+// trace's unflushed tail, never takes a leader's election from the checker.
 func (s *Server) onState(t int64, role raft.Role, term int) {
+	if err := s.rec.Flush(); err != nil {
+		s.log.Printf("writing the trace: %v", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.role, s.term = role, term
