@@ -42,9 +42,9 @@ type Cluster struct {
 }
 
 // NewCluster prepares the cluster of sc, its nodes not started yet. With
-// file storage it makes the trial's directory, which Close removes; the
-// driver has checked storage_dir already, so a failure there panics.
-func NewCluster(sc *scenario.Scenario, rec *recorder.Recorder) *Cluster {
+// file storage it makes the trial's directory, which Close removes; a
+// directory it cannot make is a *scenario.Error naming storage_dir.
+func NewCluster(sc *scenario.Scenario, rec *recorder.Recorder) (*Cluster, error) {
 	c := &Cluster{
 		Scenario: sc, Recorder: rec, Network: sc.NetworkModel(), ControlRng: sc.ControlRng(),
 		Payload: strings.Repeat("x", sc.PayloadBytes), Incarnations: make([]int, sc.Nodes),
@@ -56,7 +56,7 @@ func NewCluster(sc *scenario.Scenario, rec *recorder.Recorder) *Cluster {
 	if sc.Storage == "file" {
 		var err error
 		if c.files, err = filestore.NewStores(sc.StorageDir); err != nil {
-			panic(fmt.Sprintf("storage_dir: cannot make a directory: %v", err))
+			return nil, &scenario.Error{Field: "storage_dir", Problem: fmt.Sprintf("cannot make the trial's directory: %v", err)}
 		}
 	} else {
 		c.storages = make([]*raft.MemoryStorage, sc.Nodes)
@@ -64,7 +64,7 @@ func NewCluster(sc *scenario.Scenario, rec *recorder.Recorder) *Cluster {
 			c.storages[i] = raft.NewMemoryStorage()
 		}
 	}
-	return c
+	return c, nil
 }
 
 // NewHost makes node id's current incarnation at trial time now.

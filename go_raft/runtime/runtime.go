@@ -66,12 +66,15 @@ type Trial struct {
 }
 
 // New prepares a trial; trace may be nil.
-func New(sc *scenario.Scenario, trace *bufio.Writer) *Trial {
+func New(sc *scenario.Scenario, trace *bufio.Writer) (*Trial, error) {
 	c := &Trial{start: time.Now(), nodes: make([]*node.Node, sc.Nodes),
 		leaderChanged: make(chan struct{}), quit: make(chan struct{})}
-	c.Cluster = host.NewCluster(sc, recorder.New(trace, c.notify, sc.Nodes))
+	var err error
+	if c.Cluster, err = host.NewCluster(sc, recorder.New(trace, c.notify, sc.Nodes)); err != nil {
+		return nil, err
+	}
 	c.courier = newCourier(c.now, c.deliver)
-	return c
+	return c, nil
 }
 
 func (c *Trial) now() int64 { return time.Since(c.start).Microseconds() }
@@ -311,13 +314,16 @@ type Runtime struct {
 // it stands, with the trace flushed, and should print it, call cleanup (it
 // removes the trial's files, which nodes that still run may be writing) and
 // end the process.
-func Run(sc *scenario.Scenario, trace *bufio.Writer, hardStop func(res result.Result, cleanup func())) result.Result {
-	c := New(sc, trace)
+func Run(sc *scenario.Scenario, trace *bufio.Writer, hardStop func(res result.Result, cleanup func())) (result.Result, error) {
+	c, err := New(sc, trace)
+	if err != nil {
+		return result.Result{}, err
+	}
 	c.hardStop = hardStop
 	c.cpuStart = result.CPUSeconds()
 	c.execute()
 	defer c.Close() // every node has stopped and closed its files
-	return c.result()
+	return c.result(), nil
 }
 
 // result builds the trial's result from what it holds now: at the end, or

@@ -26,7 +26,7 @@ func parse(t *testing.T, text string) (sc *scenario.Scenario) {
 
 func run(t *testing.T, text string) result.Result {
 	t.Helper()
-	res := Run(parse(t, text), nil, nil)
+	res := must(Run(parse(t, text), nil, nil))
 	if !res.OK {
 		t.Fatalf("%s: %s", text, *res.Error)
 	}
@@ -85,7 +85,7 @@ func TestHeartbeatGapsAndInbox(t *testing.T) {
 }
 
 func TestNoLeader(t *testing.T) {
-	res := Run(parse(t, `{"nodes": 3, "timeout_ms": 100, "election_timeout_ms": [500, 600], "heartbeat_ms": 50}`), nil, nil)
+	res := must(Run(parse(t, `{"nodes": 3, "timeout_ms": 100, "election_timeout_ms": [500, 600], "heartbeat_ms": 50}`), nil, nil))
 	if res.OK || *res.Error != "timeout: no leader elected within timeout_ms" {
 		t.Fatalf("error %v", res.Error)
 	}
@@ -98,7 +98,7 @@ func TestMemoryLimitEndsTrial(t *testing.T) {
 	sc := parse(t, `{"kind": "replication", "nodes": 5, "clients": 4, "duration_ms": 30000,
 		"memory_limit_mb": 1, "timeout_ms": 60000}`)
 	start := time.Now()
-	res := Run(sc, nil, nil)
+	res := must(Run(sc, nil, nil))
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("the trial took %v", took)
 	}
@@ -113,7 +113,7 @@ func TestMemoryLimitEndsTrial(t *testing.T) {
 // watchdog hands over the result as it stands. Here nothing runs the trial,
 // so nothing can end it.
 func TestWatchdogHardStop(t *testing.T) {
-	c := New(parse(t, `{"nodes": 3, "memory_limit_mb": 1}`), nil)
+	c := must(New(parse(t, `{"nodes": 3, "memory_limit_mb": 1}`), nil))
 	got := make(chan result.Result, 1)
 	c.hardStop = func(res result.Result, _ func()) { got <- res }
 	quit := make(chan struct{})
@@ -168,7 +168,7 @@ func TestCrashesWithSnapshotsKeepEveryAckedCommand(t *testing.T) {
 		}
 		var buf bytes.Buffer
 		w := bufio.NewWriter(&buf)
-		res := Run(sc, w, nil)
+		res := must(Run(sc, w, nil))
 		w.Flush()
 		if !res.OK || res.Metrics.Committed <= 20 {
 			t.Fatalf("%s: ok %v, error %v, %d acks", storage, res.OK, res.Error, res.Metrics.Committed)
@@ -224,4 +224,12 @@ func checkSnapshotTrace(t *testing.T, trace []byte) {
 	if counts["snapshot"] < 5 || counts["install"] == 0 || counts["restart"] != 2 {
 		t.Fatalf("events %v", counts)
 	}
+}
+
+// must is v, or a panic: the trials here make their directories.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -78,7 +78,10 @@ func RunSeed(seed int64, snapshots bool) (err error) {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	s := New(FuzzScenario(seed, snapshots), nil, true)
+	s, err := New(FuzzScenario(seed, snapshots), nil, true)
+	if err != nil {
+		return err
+	}
 	s.Run()
 	return s.Violation
 }

@@ -72,9 +72,12 @@ type Sim struct {
 }
 
 // New builds a trial; trace may be nil, and check turns the invariants on.
-func New(sc *scenario.Scenario, trace *bufio.Writer, check bool) *Sim {
-	s := &Sim{Cluster: host.NewCluster(sc, recorder.New(trace, nil, sc.Nodes)), hosts: make([]*host.Host, sc.Nodes),
-		timerAt: make([]int64, sc.Nodes)}
+func New(sc *scenario.Scenario, trace *bufio.Writer, check bool) (*Sim, error) {
+	cluster, err := host.NewCluster(sc, recorder.New(trace, nil, sc.Nodes))
+	if err != nil {
+		return nil, err
+	}
+	s := &Sim{Cluster: cluster, hosts: make([]*host.Host, sc.Nodes), timerAt: make([]int64, sc.Nodes)}
 	s.hooks = host.Hooks{Send: s.send, Leader: s.onLeader}
 	if check {
 		s.hooks.Check = invariants.New(sc.Nodes)
@@ -85,7 +88,7 @@ func New(sc *scenario.Scenario, trace *bufio.Writer, check bool) *Sim {
 	}
 	s.script = host.NewScript(s.Cluster, s)
 	s.wait = s.script.Start()
-	return s
+	return s, nil
 }
 
 func (s *Sim) push(t int64, kind, a, b int, msg raft.Message) {
@@ -311,12 +314,15 @@ type Runtime struct {
 
 // Run simulates one trial and builds its result (virtual times throughout).
 // A safety violation ends the run with ok false and the violation as its error.
-func Run(sc *scenario.Scenario, trace *bufio.Writer, check bool) result.Result {
-	s := New(sc, trace, check)
+func Run(sc *scenario.Scenario, trace *bufio.Writer, check bool) (result.Result, error) {
+	s, err := New(sc, trace, check)
+	if err != nil {
+		return result.Result{}, err
+	}
 	s.Run()
 	if s.Violation != nil {
 		s.Fail("safety violation: " + s.Violation.Error())
 	}
 	return s.Result("go-sim", s.Now, s.Network.Sent, s.Network.Dropped, 0,
-		Runtime{true, s.Events, result.ProcessUsage(), s.FsyncUs()})
+		Runtime{true, s.Events, result.ProcessUsage(), s.FsyncUs()}), nil
 }

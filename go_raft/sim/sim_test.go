@@ -26,7 +26,7 @@ func trace(t *testing.T, sc *scenario.Scenario) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
-	s := New(sc, w, true)
+	s := must(New(sc, w, true))
 	s.Run()
 	if s.Violation != nil {
 		t.Fatal(s.Violation)
@@ -63,7 +63,7 @@ func TestScenarios(t *testing.T) {
 		             {"at_ms": 500, "action": "partition", "groups": [["leader"]]}, {"at_ms": 800, "action": "heal"}]}`,
 	} {
 		sc := parse(t, text)
-		res := Run(sc, nil, true)
+		res := must(Run(sc, nil, true))
 		if !res.OK {
 			t.Errorf("%s: %s", text, *res.Error)
 		}
@@ -85,7 +85,7 @@ func TestTimeoutReasons(t *testing.T) {
 		`{"kind": "failover", "nodes": 2, "failovers": 1, "timeout_ms": 5000}`: "timeout: no new leader after crash 1",
 		`{"kind": "election", "observe_ms": 10000, "timeout_ms": 2000}`:        "timeout: scenario did not finish within timeout_ms",
 	} {
-		if res := Run(parse(t, text), nil, true); res.OK || *res.Error != want {
+		if res := must(Run(parse(t, text), nil, true)); res.OK || *res.Error != want {
 			t.Errorf("%s: error %v, want %q", text, res.Error, want)
 		}
 	}
@@ -98,7 +98,7 @@ func TestHeartbeatGapsAndFirstTimeout(t *testing.T) {
 	sc := parse(t, `{"kind": "election", "nodes": 5, "observe_ms": 1000,
 		"first_election_timeout_ms": [1000, 2000],
 		"faults": [{"at_ms": 2100, "action": "crash", "node": 0}, {"at_ms": 2300, "action": "restart", "node": 0}]}`)
-	s := New(sc, nil, true)
+	s := must(New(sc, nil, true))
 	s.Run()
 	if s.Violation != nil {
 		t.Fatalf("violation %v", s.Violation)
@@ -170,7 +170,7 @@ const crashy = `{"kind": "replication", "nodes": 5, "seed": 4, "clients": 4, "du
 func TestCompactsInstallsAndRestoresAfterARestart(t *testing.T) {
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
-	s := New(parse(t, crashy), w, true)
+	s := must(New(parse(t, crashy), w, true))
 	s.Run()
 	w.Flush()
 	if s.Violation != nil {
@@ -221,7 +221,7 @@ func TestFileStorageSimulatesAsMemory(t *testing.T) {
 		sc.Storage, sc.StorageDir = "file", parent
 		var buf bytes.Buffer
 		w := bufio.NewWriter(&buf)
-		res := Run(sc, w, true)
+		res := must(Run(sc, w, true))
 		w.Flush()
 		if !bytes.Equal(buf.Bytes(), memory) || res.Runtime.(Runtime).FsyncUs.Count == 0 {
 			t.Fatalf("seed %d: the traces differ, or no fsync", seed)
@@ -230,4 +230,12 @@ func TestFileStorageSimulatesAsMemory(t *testing.T) {
 	if left, _ := os.ReadDir(parent); len(left) != 0 {
 		t.Fatalf("left behind: %v", left)
 	}
+}
+
+// must is v, or a panic: the trials here make their directories.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

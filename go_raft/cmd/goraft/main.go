@@ -112,15 +112,21 @@ func trial(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	var res result.Result
 	if *rt == "sim" {
-		res = sim.Run(sc, trace, true)
+		res, err = sim.Run(sc, trace, true)
 	} else {
-		res = runtime.Run(sc, trace, func(res result.Result, cleanup func()) {
+		res, err = runtime.Run(sc, trace, func(res result.Result, cleanup func()) {
 			// The watchdog's hard stop: the trial would not end. It flushed
 			// the trace; print the result as it stands, clean up and leave.
 			printResult(stdout, res)
 			cleanup()
 			os.Exit(0)
 		})
+	}
+	if err != nil { // the trial's directory: nothing ran
+		if *tracePath != "" {
+			os.Remove(*tracePath)
+		}
+		return err
 	}
 	if trace != nil {
 		if err := trace.Flush(); err != nil {
