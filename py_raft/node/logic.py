@@ -73,6 +73,10 @@ class TraceRecorder(Recorder):
     def state(self, t: int, node: int, role: str, term: int) -> None:
         self._emit({"t_ms": t_ms(t), "node": node, "event": "state", "state": role,
                     "term": term})
+        # A node may be SIGKILLed at any moment: a role change reaches the file at
+        # once, or the checker could not judge election safety for its term.
+        # (Role changes are rare; applies stay buffered.)
+        self.flush()
         self._on_state(t, role, term)
 
     def apply(self, t: int, node: int, index: int, entry: Entry) -> None:
