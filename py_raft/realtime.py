@@ -73,9 +73,11 @@ class RealTimeCluster(Cluster):
             self.nodes[node] = None
             self.incarnations[node] += 1
             self.last_crashed = node
+            # The node stops before its crash is recorded: a node thread still
+            # finishing an input would otherwise trace an apply after its crash.
             running.stop()
-            self.recorder.crash(self.clock.now(), node)
             running.join()
+            self.recorder.crash(self.clock.now(), node)
 
     def restart(self, node: int) -> None:
         with self.membership:
