@@ -20,7 +20,12 @@ PY_PARTS = {
     "core": ["py_raft/core"],
     "threads runtime": ["py_raft/threads_rt.py"],
     "asyncio runtime": ["py_raft/asyncio_rt.py"],
-    "shared host": ["py_raft/host.py", "py_raft/trial.py"],
+    "shared layer": ["py_raft/host.py", "py_raft/client.py", "py_raft/faults.py",
+                     "py_raft/cluster.py", "py_raft/realtime.py", "py_raft/scenario.py",
+                     "py_raft/recorder.py"],
+    "simulator": ["py_raft/sim"],
+    "file storage": ["py_raft/filestore.py"],
+    "TCP node": ["py_raft/node", "py_raft/wire.py"],
 }
 GO_CORE = "raft"
 GO_SKIP = {"bin", "vendor", "testdata"}
