@@ -218,9 +218,10 @@ def verdict_html(rows: list[verdict.Row], head: pd.DataFrame) -> str:
             f"<p>Measures without data: {html.escape(', '.join(gone))}.</p>" if gone else "")
     items = "".join(f"<li>{html.escape(r.sentence)}</li>" for r in rows)
     parts = [
-        "<p>Each cell is go's value ÷ the Python runtime's (medians over trials; for memory "
+        "<p>Each cell is the ratio its column names, A ÷ B: go over a Python runtime, or "
+        "a driver over the library anchor of its language (medians over trials; for memory "
         "per node, the slopes of the fits), with the ratio's 95% CI where there are enough "
-        "trials; above 1× go's value is larger, and each line says whether larger is "
+        "trials; above 1× A's value is larger, and each line says whether larger is "
         "better.</p>",
         verdict.table(rows).to_html(index=False, classes="verdict"),
         f"<ul class=verdict>{items}</ul>",
