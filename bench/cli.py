@@ -103,6 +103,16 @@ def cluster(ctx: typer.Context) -> None:
     raise typer.Exit(code=main(list(ctx.args)))
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def load(ctx: typer.Context) -> None:
+    """Closed-loop clients against a running cluster, on any hosts (docs/deploy.md):
+    --nodes HOST:PORT,... [--clients 8] [--duration-ms 2000] [--payload-bytes 16]."""
+    from bench.cluster.load import main
+
+    raise typer.Exit(code=main(list(ctx.args)))
+
+
 @app.command("report")
 def report_cmd(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],

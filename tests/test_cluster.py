@@ -257,3 +257,40 @@ def test_issue_11_acceptance_five_mixed_nodes(tmp_path: Path, name: str) -> None
         assert metrics["messages_dropped"] > 0
         events = [json.loads(line)["event"] for line in trace.read_text().splitlines()]
         assert {"partition", "heal", "crash", "restart"} <= set(events)
+
+
+def test_a_load_run_against_a_running_cluster(tmp_path: Path) -> None:
+    """raftbench load needs only the nodes' client addresses (docs/deploy.md)."""
+    n = 3
+    ports = free_ports(3 * n)
+    peers = ",".join(f"127.0.0.1:{p}" for p in ports[:n])
+    procs = [NodeProc([*node_argv(impl), "--id", str(i), "--peers", peers,
+                       "--client-port", str(ports[n + i]), "--admin-port", str(ports[2 * n + i])],
+                      tmp_path / f"node-{i}.log", ports[2 * n + i])
+             for i, impl in enumerate(["py-asyncio", "py-threads", "py-asyncio"])]
+    try:
+        _wait(procs, _one_leader)
+        nodes = ",".join(f"127.0.0.1:{p}" for p in ports[n:2 * n])
+        run = subprocess.run([sys.executable, "-m", "bench.cluster.load", "--nodes", nodes,
+                              "--clients", "4", "--duration-ms", "800"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert run.returncode == 0, run.stderr
+        out = json.loads(run.stdout)
+        assert out["committed"] > 0 and out["commit_latency_ms"]["p50"] > 0
+    finally:
+        for p in procs:
+            p.terminate()
+            p.join()
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["--nodes", "localhost"], "--nodes"),
+    (["--nodes", "127.0.0.1:1", "--clients", "0"], "--clients"),
+    ([], "the following arguments are required: --nodes"),
+])
+def test_bad_load_flags_exit_2_with_one_line(args: list[str], flag: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "bench.cluster.load", *args],
+                         capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert run.returncode == 2 and run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and flag in lines[0]

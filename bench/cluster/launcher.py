@@ -10,35 +10,22 @@ and the clients' acks; the nodes' own traces, merged, are judged by
 bench/tracecheck.py when the trial ends.
 """
 
-import contextlib
 import json
-import socket
 import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench.cluster.conns import Conns
 from bench.cluster.merge import merged
 from bench.cluster.procs import SAMPLE_S, NodeProc, Watch, admin, free_ports, node_argv, remove
 from bench.tracecheck import check_trace
-from py_raft.client import (
-    DOWN,
-    LOST,
-    NO_ANSWER,
-    OK,
-    REDIRECT,
-    ClientScript,
-    Outcome,
-    Pause,
-    Request,
-    client_script,
-)
+from py_raft.client import ClientScript, Outcome, Pause, Request, client_script
 from py_raft.recorder import Recorder
 from py_raft.result import build_result
 from py_raft.scenario import Scenario, us
 from py_raft.threads_rt import ThreadCluster
-from py_raft.wire import VERSION, Committed, Hello, Lost, Propose, Redirect, encode, read
 
 FAULT_EVENTS = frozenset({"crash", "restart", "partition", "heal"})
 COUNTED = ("malformed", "oversized", "truncated", "bad_hello", "unknown_id", "unexpected_frame",
@@ -78,7 +65,7 @@ class TcpCluster(ThreadCluster):
         self.blocked: list[list[int]] = [[] for _ in range(n)]
         self._sampling = threading.Event()
         self._local = threading.local()
-        self._conns: list[_Conns] = []
+        self._conns: list[Conns] = []
         self.peak_rss_kb = 0
 
     # ---- nodes --------------------------------------------------------------------------
@@ -150,9 +137,15 @@ class TcpCluster(ThreadCluster):
             return super()._step(step)
         conns = getattr(self._local, "conns", None)
         if conns is None:
-            conns = self._local.conns = _Conns(self)
+            conns = self._local.conns = Conns(
+                [("127.0.0.1", p) for p in self.client_ports], self.sc.client_timeout_ms / 1000,
+                self.payload, self._ack, self.up)
             self._conns.append(conns)
         return conns.request(step)
+
+    def _ack(self, cmd: str, index: int, latency_us: int) -> None:
+        now = self.clock.now()
+        self.recorder.ack(now, cmd, index, latency_us)
 
     # ---- the trial ----------------------------------------------------------------------
 
@@ -229,59 +222,6 @@ class TcpCluster(ThreadCluster):
                             self.window[1] - self.window[0], elapsed_us,
                             (stats["messages_sent"], stats["messages_dropped"]), runtime,
                             extra_versions)
-
-
-class _Conns:
-    """_Conns is one client's TCP connections, one per node, made when first needed."""
-
-    def __init__(self, cluster: TcpCluster) -> None:
-        self.cluster = cluster
-        self.conns: dict[int, tuple[socket.socket, Any]] = {}
-
-    def close(self) -> None:
-        for node in list(self.conns):
-            self._drop(node)
-
-    def request(self, req: Request) -> Outcome:
-        c = self.cluster
-        if c.nodes[req.node] is None:
-            return DOWN
-        sent = c.clock.now()
-        try:
-            sock, f = self._conn(req.node)
-            sock.sendall(encode(Propose(req.cmd, c.payload)))
-            answer = read(f)
-        except TimeoutError:
-            self._drop(req.node)
-            return NO_ANSWER
-        except OSError:
-            self._drop(req.node)
-            return (LOST, -1)
-        if type(answer) is Committed:
-            c.recorder.ack(c.clock.now(), req.cmd, answer.index, c.clock.now() - sent)
-            return (OK, answer.index)
-        if type(answer) is Redirect:
-            return (REDIRECT, -1 if answer.leader_hint is None else answer.leader_hint)
-        if type(answer) is not Lost:
-            self._drop(req.node)
-        return (LOST, -1)
-
-    def _conn(self, node: int) -> tuple[socket.socket, Any]:
-        if node not in self.conns:
-            c = self.cluster
-            sock = socket.create_connection(("127.0.0.1", c.client_ports[node]), timeout=1.0)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.settimeout(c.sc.client_timeout_ms / 1000)
-            sock.sendall(encode(Hello(VERSION, None)))
-            self.conns[node] = (sock, sock.makefile("rb"))
-        return self.conns[node]
-
-    def _drop(self, node: int) -> None:
-        if node in self.conns:
-            sock, f = self.conns.pop(node)
-            with contextlib.suppress(OSError):
-                f.close()
-                sock.close()
 
 
 def _file_order(p: Path) -> tuple[int, int]:
