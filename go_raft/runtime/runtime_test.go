@@ -144,7 +144,7 @@ func waitGoroutines(t *testing.T, before int) {
 }
 
 // Replication under loss while a follower and then the leader crash and
-// restart, compacting every 20 entries, on memory and on file storage: no
+// restart, compacting every 10 entries, on memory and on file storage: no
 // acknowledged command is lost (each is applied at its index), nodes compact
 // and install snapshots, a node that restarts with a snapshot restores it
 // first, and the trial's directory goes. (tests/test_go_snapshots.py holds
@@ -159,8 +159,8 @@ func TestCrashesWithSnapshotsKeepEveryAckedCommand(t *testing.T) {
 			dir = t.TempDir()
 		}
 		defer os.RemoveAll(dir)
-		sc := parse(t, `{"kind": "replication", "nodes": 5, "seed": 11, "clients": 8, "duration_ms": 2500,
-			"snapshot_entries": 20, "client_timeout_ms": 300, "network": {"drop_rate": 0.05},
+		sc := parse(t, `{"kind": "replication", "nodes": 5, "seed": 11, "clients": 8, "duration_ms": 4000,
+			"snapshot_entries": 10, "client_timeout_ms": 300, "network": {"drop_rate": 0.05},
 			"faults": [{"at_ms": 200, "action": "crash", "node": 1}, {"at_ms": 900, "action": "restart", "node": 1},
 			           {"at_ms": 1300, "action": "crash", "node": "leader"}, {"at_ms": 1800, "action": "restart", "node": "leader"}]}`)
 		if storage == "file" {
@@ -170,7 +170,7 @@ func TestCrashesWithSnapshotsKeepEveryAckedCommand(t *testing.T) {
 		w := bufio.NewWriter(&buf)
 		res := must(Run(sc, w, nil))
 		w.Flush()
-		if !res.OK || res.Metrics.Committed <= 20 {
+		if !res.OK || res.Metrics.Committed <= 10 {
 			t.Fatalf("%s: ok %v, error %v, %d acks", storage, res.OK, res.Error, res.Metrics.Committed)
 		}
 		checkSnapshotTrace(t, buf.Bytes())
