@@ -8,26 +8,20 @@
 
 import argparse
 import json
-import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from py_raft.scenario import Scenario, ScenarioError, parse_scenario
+from py_raft.cli import Parser, fail, read_scenario
+from py_raft.scenario import Scenario, ScenarioError
 
 RUNTIMES = ("threads", "asyncio", "sim")
 LOOPS = ("asyncio", "uvloop")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"error: {message}\n")
-        raise SystemExit(2)
-
-
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    p = _Parser(prog="python -m py_raft", description="Run one Raft trial.")
+    p = Parser(prog="python -m py_raft", description="Run one Raft trial.")
     p.add_argument("--runtime", required=True, choices=RUNTIMES)
     p.add_argument("--loop", default="asyncio", choices=LOOPS,
                    help="event loop for --runtime asyncio")
@@ -36,25 +30,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    raise SystemExit(2)
-
-
 def _read_scenario(path: str) -> Scenario:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        _fail(f"--scenario: cannot read {path}: {e.strerror}")
-    try:
-        sc = parse_scenario(text)
-    except ScenarioError as e:
-        _fail(str(e))
+    sc = read_scenario(path)
     if sc.transport != "inproc":
-        _fail('transport: "tcp" runs only under raftbench cluster (docs/deploy.md)')
-    where = sc.storage_dir
-    if where is not None and not (os.path.isdir(where) and os.access(where, os.W_OK)):
-        _fail(f"storage_dir: {where} is not a directory this driver can write in")
+        fail('transport: "tcp" runs only under raftbench cluster (docs/deploy.md)')
     return sc
 
 
@@ -86,14 +65,14 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 trace = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
             except OSError as e:
-                _fail(f"--trace: cannot write {args.trace}: {e.strerror}")
+                fail(f"--trace: cannot write {args.trace}: {e.strerror}")
         try:
             result = run(args.runtime, sc, trace, args.loop)
         except ScenarioError as e:  # the storage directory could not be made after all
             stack.close()
             if args.trace:
                 Path(args.trace).unlink(missing_ok=True)
-            _fail(str(e))
+            fail(str(e))
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

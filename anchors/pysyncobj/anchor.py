@@ -11,7 +11,6 @@ the same one-line errors; fields PySyncObj cannot honour are refused
 means what it means for the project's own drivers.
 """
 
-import argparse
 import json
 import math
 import os
@@ -24,8 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from importlib.metadata import version
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pysyncobj.syncobj as syncobj_module
 from memnet import Loop, MemTransport, Network
@@ -33,10 +31,11 @@ from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, replicated
 from pysyncobj.journal import MemoryJournal
 from pysyncobj.node import Node
 
+from py_raft.cli import Parser, fail, read_scenario
 from py_raft.core.messages import Entry
 from py_raft.recorder import Recorder
 from py_raft.result import peak_rss_kb, verdict
-from py_raft.scenario import Scenario, ScenarioError, parse_scenario
+from py_raft.scenario import Scenario
 
 IMPL = "anchor-pysyncobj"
 CMD_WIDTH = 24  # command ids are padded to this, so every entry has one size
@@ -47,16 +46,6 @@ _ROLES = {0: "follower", 1: "candidate", 2: "leader"}
 # The pipe notifier wakes PySyncObj's tick thread when a command arrives;
 # here there is no tick thread, the loop ticks the node itself (Loop.poke).
 syncobj_module.PIPE_NOTIFIER_ENABLED = False
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        _fail(message)
-
-
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    raise SystemExit(2)
 
 
 def refusal(sc: Scenario) -> str | None:
@@ -398,29 +387,21 @@ def _rss_kb() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog="anchor-pysyncobj", description="Run one Raft trial on PySyncObj.")
+    p = Parser(prog="anchor-pysyncobj", description="Run one Raft trial on PySyncObj.")
     p.add_argument("--scenario", required=True, help="scenario JSON file, or - for stdin")
     p.add_argument("--trace", help="write the JSON-lines trace here")
     args = p.parse_args(argv)
-    try:
-        text = (sys.stdin.read() if args.scenario == "-"
-                else Path(args.scenario).read_text(encoding="utf-8"))
-    except OSError as e:
-        _fail(f"--scenario: cannot read {args.scenario}: {e.strerror}")
-    try:
-        sc = parse_scenario(text)
-    except ScenarioError as e:
-        _fail(str(e))
+    sc = read_scenario(args.scenario)
     why = refusal(sc)
     if why is not None:
-        _fail(why)
+        fail(why)
     with ExitStack() as stack:
         trace = None
         if args.trace:
             try:
                 trace = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
             except OSError as e:
-                _fail(f"--trace: cannot write {args.trace}: {e.strerror}")
+                fail(f"--trace: cannot write {args.trace}: {e.strerror}")
         result = Trial(sc, trace).run()
     sys.stdout.write(json.dumps(result) + "\n")
     return 0

@@ -11,28 +11,18 @@ commands acknowledged, throughput, and nearest-rank commit latencies. Bad
 flags: one line and exit 2.
 """
 
-import argparse
 import json
 import sys
 import threading
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 from bench.cluster.conns import Conns
+from py_raft.cli import Parser, fail
 from py_raft.client import ClientScript, Outcome, Request, advance, client_script
 from py_raft.recorder import percentile
 
 RETRY_US = 10_000  # a client's pause after a redirect or a lost command
-
-
-def fail(message: str) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    raise SystemExit(2)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        fail(message)
 
 
 def addresses(text: str) -> list[tuple[str, int]]:
@@ -95,7 +85,7 @@ class Load:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog="raftbench load", description="Closed-loop clients against a cluster.")
+    p = Parser(prog="raftbench load", description="Closed-loop clients against a cluster.")
     p.add_argument("--nodes", required=True, help="every node's client HOST:PORT, by id")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--duration-ms", type=float, default=2000.0)

@@ -8,16 +8,14 @@ and for bad input exit status 2 with one line naming the flag or field.
 scenario's node_impls, which is how `raftbench run` measures each.
 """
 
-import argparse
 import json
-import os
 import sys
 from contextlib import ExitStack
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from bench.cluster.procs import go_node_missing
-from py_raft.scenario import Scenario, ScenarioError, parse_scenario
+from py_raft.cli import Parser, fail, read_scenario
+from py_raft.scenario import Scenario
 
 # Each TCP implementation, as the node_impls it gives an N-node cluster.
 MIXED = ("go", "go", "py-asyncio", "py-asyncio", "py-threads")
@@ -29,16 +27,6 @@ TCP_IMPLS = {
 }
 
 
-def fail(message: str) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    raise SystemExit(2)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        fail(message)
-
-
 def node_impls(sc: Scenario, impl: str | None) -> list[str]:
     """node_impls: each node's server, from --impl or the scenario (default py-asyncio)."""
     if impl is not None:
@@ -46,23 +34,8 @@ def node_impls(sc: Scenario, impl: str | None) -> list[str]:
     return list(sc.node_impls or ["py-asyncio"] * sc.nodes)
 
 
-def read_scenario(path: str) -> Scenario:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        fail(f"--scenario: cannot read {path}: {e.strerror}")
-    try:
-        sc = parse_scenario(text)
-    except ScenarioError as e:
-        fail(str(e))
-    where = sc.storage_dir
-    if where is not None and not (os.path.isdir(where) and os.access(where, os.W_OK)):
-        fail(f"storage_dir: {where} is not a directory this driver can write in")
-    return sc
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog="raftbench cluster", description="Run one trial over TCP.")
+    p = Parser(prog="raftbench cluster", description="Run one trial over TCP.")
     p.add_argument("--scenario", required=True, help="scenario JSON file, or - for stdin")
     p.add_argument("--trace", help="write the merged JSON-lines trace here")
     p.add_argument("--impl", choices=sorted(TCP_IMPLS), help="fill in node_impls")

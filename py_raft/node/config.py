@@ -3,14 +3,13 @@
 Bad input exits with status 2 and one line naming the flag or scenario field.
 """
 
-import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from py_raft.cli import Parser, fail
 from py_raft.scenario import Scenario, ScenarioError, scenario_from_dict
 
 RUNTIMES = ("asyncio", "threads")
@@ -31,16 +30,6 @@ class NodeConfig:
     trace: str | None
     t0_unix_us: int
     incarnation: int
-
-
-def fail(message: str) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    raise SystemExit(2)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        fail(message)
 
 
 def _address(text: str, i: int) -> tuple[str, int]:
@@ -72,7 +61,7 @@ def _scenario(path: str | None, nodes: int) -> Scenario:
 
 
 def parse(argv: list[str]) -> NodeConfig:
-    p = _Parser(prog="python -m py_raft node", description="Run one Raft node over TCP.")
+    p = Parser(prog="python -m py_raft node", description="Run one Raft node over TCP.")
     p.add_argument("--runtime", required=True, choices=RUNTIMES)
     p.add_argument("--id", required=True, type=int)
     p.add_argument("--peers", required=True, help="HOST:PORT,... (index = node id)")

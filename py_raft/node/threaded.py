@@ -18,8 +18,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from py_raft.cli import fail
 from py_raft.core import Message
-from py_raft.node.config import NodeConfig, fail
+from py_raft.node.config import NodeConfig
 from py_raft.node.logic import NodeLogic, backoff, client_answer
 from py_raft.wire import VERSION, Hello, encode, read
 
