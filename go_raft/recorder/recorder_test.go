@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -124,5 +125,29 @@ func TestMetrics(t *testing.T) {
 		*m.CommitLatencyMs != (Latencies{2.5, 2.5, 2.5, 2.5}) || m.FirstLeaderMs != nil ||
 		m.FailoverMs == nil || m.MessagesSent != 10 || m.MessagesDropped != 1 {
 		t.Fatalf("%+v", m)
+	}
+}
+
+// The hot path of a real-time run: every node applies each entry and a
+// client is acked; with and without a trace.
+func BenchmarkApplyAck(b *testing.B) {
+	for _, traced := range []bool{false, true} {
+		b.Run(map[bool]string{false: "untraced", true: "traced"}[traced], func(b *testing.B) {
+			var w *bufio.Writer
+			if traced {
+				w = bufio.NewWriter(io.Discard)
+			}
+			r := New(w, nil, 3)
+			e := raft.Entry{Term: 2, Cmd: "c12.345", Payload: "xxxxxxxx"}
+			for i := range b.N {
+				for node := range 3 {
+					r.Apply(int64(i)*10+1, node, i+1, e)
+				}
+				r.Ack(int64(i)*10+5, e.Cmd, i+1, 1234)
+				if i%1000 == 999 {
+					r.Snapshot(int64(i)*10+7, i%3, i+1-500, "abcd")
+				}
+			}
+		})
 	}
 }
