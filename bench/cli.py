@@ -213,7 +213,8 @@ def gate(
     probes: Annotated[list[str] | None, typer.Option(
         help=f"Probes, comma-separated: {', '.join(PROBES)}. Default: all.")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level of the one-sided "
-                     "Mann-Whitney U test.")] = 0.01,
+                     "Mann-Whitney U test, its p values adjusted over the probes "
+                     "(Benjamini-Hochberg).")] = 0.01,
     min_effect: Annotated[float, typer.Option(help="A regression is also a median ratio "
                           "above 1 + this.")] = 0.08,
     selftest_slowdown: Annotated[float | None, typer.Option(

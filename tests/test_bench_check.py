@@ -137,6 +137,31 @@ def test_a_speedup_is_not_a_regression() -> None:
     assert not v.regression and v.p > 0.99
 
 
+def test_p_values_are_adjusted_over_the_probes_of_a_run() -> None:
+    base = [100.0 + i for i in range(8)]
+    borderline = [102.0, 105.0, 110.0, 112.0, 113.0, 114.0, 115.0, 116.0]
+    alone = gate.verdict(base, borderline, alpha=0.01, min_effect=0.08)
+    assert alone.regression and 0.001 < alone.p < 0.01, "flagged when it is the only probe"
+    flat = {f"probe{i}": (base, list(base)) for i in range(4)}
+    family = gate.judge({"one": (base, borderline)} | flat, alpha=0.01, min_effect=0.08)
+    assert family["one"].p == alone.p and family["one"].p_adjusted > 0.01
+    assert not any(v.regression for v in family.values()), "one of five: not enough"
+    clear = gate.judge({"one": (base, [x * 1.5 for x in base])} | flat, 0.01, 0.08)
+    assert clear["one"].regression, "a clear shift stays a regression among five probes"
+
+
+def test_a_handling_probe_is_the_best_of_its_repeats(monkeypatch) -> None:
+    outputs = iter(["9.0", "7.5", "8.0"])
+    monkeypatch.setattr(gate.Tree, "output", lambda self, argv: next(outputs))
+    assert gate.measure("py/handle", gate.Tree(Path("t"))) == 7.5
+    bench_out = "".join(f"BenchmarkHandleAppendEntries-2  300000  {ns} ns/op\n"
+                        for ns in (1300, 1210.5, 1405))
+    seen: list[list[str]] = []
+    monkeypatch.setattr(gate.Tree, "output", lambda self, argv: seen.append(argv) or bench_out)
+    assert gate.measure("go/handle", gate.Tree(Path("t"))) == 1210.5
+    assert seen[0][-2:] == ["-test.count", str(gate.REPEATS)]
+
+
 def test_the_test_is_one_sided_and_needs_enough_rounds() -> None:
     low, high = [1.0, 2.0, 3.0, 4.0, 5.0], [6.0, 7.0, 8.0, 9.0, 10.0]
     assert p_greater(low, high) < 0.01 < 0.99 < p_greater(high, low)
