@@ -6,10 +6,10 @@ package runtime
 // thousands of nodes held millions of goroutines at once.
 
 import (
+	"context"
 	"iter"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"raftbench/go_raft/raft"
@@ -33,41 +33,30 @@ const (
 )
 
 // courier delivers posted messages when they are due, on its own goroutine,
-// in batches of up to maxBatch, in the order of the queue.
+// in batches of up to maxBatch, in the order of the queue, until ctx ends.
 type courier struct {
+	ctx     context.Context        // ended: drop what is in flight, refuse posts, return
 	now     func() int64           // the clock, in microseconds
 	deliver func(batch []inflight) // on the courier goroutine, outside the lock
-	closed  atomic.Bool            // set by close: post refuses without taking the lock
 	mu      sync.Mutex
 	queue   timeq.Queue[inflight]
-	exited  bool // the goroutine has returned and dropped the queue
 	// wakeAt is when the goroutine next looks at the heap unasked: the time
 	// its timer is set for, never, or awake. A post wakes it only for a
 	// message due before that, so a message behind the head costs no
 	// wake-up and no timer reset.
-	wakeAt   int64
-	wake     chan struct{} // capacity 1: "a message earlier than wakeAt came"
-	stop     chan struct{}
-	stopOnce sync.Once
-	done     chan struct{}
+	wakeAt int64
+	wake   chan struct{} // capacity 1: "a message earlier than wakeAt came"
 }
 
-func newCourier(now func() int64, deliver func(batch []inflight)) *courier {
-	return &courier{now: now, deliver: deliver, wakeAt: awake,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func newCourier(ctx context.Context, now func() int64, deliver func(batch []inflight)) *courier {
+	return &courier{ctx: ctx, now: now, deliver: deliver, wakeAt: awake, wake: make(chan struct{}, 1)}
 }
-
-// start starts the courier's goroutine.
-func (q *courier) start() { go q.run() }
 
 // postAll hands over messages, each with the trial time it is due, in
-// order; once the courier is closed they are refused (lost with the trial).
+// order; once ctx has ended they are refused (lost with the trial).
 func (q *courier) postAll(msgs iter.Seq2[int64, raft.Envelope]) {
-	if q.closed.Load() {
-		return
-	}
 	q.mu.Lock()
-	if q.exited {
+	if q.ctx.Err() != nil { // under the lock: nothing is queued after run drops the queue
 		q.mu.Unlock()
 		return
 	}
@@ -89,25 +78,12 @@ func (q *courier) postAll(msgs iter.Seq2[int64, raft.Envelope]) {
 	}
 }
 
-// close stops the courier without waiting for anything, not even its lock:
-// posts are refused from now on, and the goroutine drops what is in flight
-// and returns after the batch it may be delivering. close is idempotent.
-func (q *courier) close() {
-	q.closed.Store(true)
-	q.stopOnce.Do(func() { close(q.stop) })
-}
-
-// halt is close, then waits for the goroutine to return.
-func (q *courier) halt() {
-	q.close()
-	<-q.done
-}
-
+// run delivers until ctx ends, then drops what is in flight and returns
+// after the batch it may be delivering.
 func (q *courier) run() {
-	defer close(q.done)
 	defer func() {
 		q.mu.Lock()
-		q.exited, q.queue = true, timeq.Queue[inflight]{}
+		q.queue = timeq.Queue[inflight]{}
 		q.mu.Unlock()
 	}()
 	timer := time.NewTimer(time.Hour)
@@ -128,7 +104,7 @@ func (q *courier) run() {
 			q.deliver(batch)
 			clear(batch)
 			batch = batch[:0]
-			if q.closed.Load() {
+			if q.ctx.Err() != nil {
 				return
 			}
 			continue // more may have come due while it delivered
@@ -148,7 +124,7 @@ func (q *courier) run() {
 			timerAt = next
 		}
 		select {
-		case <-q.stop:
+		case <-q.ctx.Done():
 			return
 		case <-q.wake:
 		case <-timer.C:

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,7 +24,8 @@ func TestCourierOrderAndStop(t *testing.T) {
 	var mu sync.Mutex
 	var got []int
 	var times []int64
-	q := newCourier(clock.Load, func(batch []inflight) {
+	ctx, cancel := context.WithCancel(context.Background())
+	q := newCourier(ctx, clock.Load, func(batch []inflight) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, m := range batch {
@@ -31,7 +33,8 @@ func TestCourierOrderAndStop(t *testing.T) {
 			times = append(times, clock.Load())
 		}
 	})
-	q.start()
+	done := make(chan struct{})
+	go func() { q.run(); close(done) }()
 	// Equal due times keep their posting order; 5 and 6 are due before 3
 	// and 4 although posted after them. Nothing is due at time 0.
 	post(q, 300, 3)
@@ -65,14 +68,12 @@ func TestCourierOrderAndStop(t *testing.T) {
 	// Stop: what is in flight is dropped, later posts are refused, and the
 	// goroutine returns.
 	post(q, 2_000, 9)
-	done := make(chan struct{})
-	go func() { q.halt(); close(done) }()
+	cancel()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("halt did not return")
+		t.Fatal("the courier did not return")
 	}
-	q.halt() // idempotent
 	post(q, 0, 10)
 	clock.Store(3_000)
 	time.Sleep(10 * time.Millisecond)
@@ -81,7 +82,7 @@ func TestCourierOrderAndStop(t *testing.T) {
 	if len(got) != 8 {
 		t.Fatalf("delivered after the stop: %v", got)
 	}
-	if q.queue.Len() != 0 || !q.exited {
+	if q.queue.Len() != 0 {
 		t.Fatalf("the queue holds %d after the stop", q.queue.Len())
 	}
 }
@@ -92,7 +93,9 @@ func TestCourierRealTime(t *testing.T) {
 	now := func() int64 { return time.Since(start).Microseconds() }
 	var mu sync.Mutex
 	count := 0
-	q := newCourier(now, func(batch []inflight) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := newCourier(ctx, now, func(batch []inflight) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, m := range batch {
@@ -102,8 +105,7 @@ func TestCourierRealTime(t *testing.T) {
 			count++
 		}
 	})
-	q.start()
-	defer q.halt()
+	go q.run()
 	for i := range 2_000 {
 		post(q, now()+int64(i%7)*300, i)
 	}

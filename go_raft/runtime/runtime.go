@@ -6,14 +6,16 @@
 // and for the watchdog (watchdog.go), while the calling goroutine runs the
 // scenario's script (script.go).
 //
-// Shutdown freezes the cluster (watchdog.go), waits for the fault goroutine,
-// stops the network, halts every node (a stopped node drops what it is sent
-// and never blocks a sender) and waits for them together, then for the
-// clients, then for the watchdog, which watches the shutdown too.
+// Every wait ends when the trial's context is cancelled (freeze). Shutdown
+// freezes the cluster, waits for the network, fault and client goroutines,
+// halts every node (a stopped node drops what it is sent and never blocks a
+// sender) and waits for them together, then for the watchdog, which watches
+// the shutdown too.
 package runtime
 
 import (
 	"bufio"
+	"context"
 	goruntime "runtime"
 	"runtime/debug"
 	"sync"
@@ -30,66 +32,60 @@ import (
 	"raftbench/go_raft/scenario"
 )
 
-// Trial is one real-time trial. Of its host.Cluster, netMu guards the
-// Network, membership the Incarnations and LastCrashed.
+// Trial is one real-time trial.
 type Trial struct {
 	*host.Cluster
-	start      time.Time
-	netMu      sync.Mutex
+	start time.Time
+	// ctx is cancelled when the cluster freezes, at the end of the trial or
+	// when the watchdog ends it; limit too, and at timeout_ms.
+	ctx, limit context.Context
+	cancel     context.CancelFunc
 	courier    *courier
-	membership sync.Mutex   // crashes and restarts come from two goroutines
-	nodesMu    sync.RWMutex // guards nodes, read by every delivery
-	nodes      []*node.Node // nil: crashed
-	clientsOn  atomic.Bool
-	clients    sync.WaitGroup
+	workers    sync.WaitGroup // the network, the fault schedule and the clients
+	// mu guards the cluster's Network, leaderChanged and the peaks.
+	mu sync.Mutex
 	// leaderChanged is closed and replaced whenever the known leader
 	// changes: a broadcast, since both scripts may wait for a leader.
-	leaderMu      sync.Mutex
-	leaderChanged chan struct{}
-	// quit is closed when the cluster freezes (freeze), at the end of the
-	// trial or when the watchdog ends it: every wait ends.
-	quit       chan struct{}
-	frozen     atomic.Bool
-	freezeOnce sync.Once
-	endOnce    sync.Once
-	endedAt    atomic.Int64                            // trial time of endTrial; 0: not ended
-	hardStop   func(res result.Result, cleanup func()) // see Run; nil: none
-	// hardStopped is set by the one goroutine that makes the hard stop.
-	hardStopped  atomic.Bool
-	lastLook     atomic.Int64 // trial time of the last look at the resident set
-	inboxDropped atomic.Int64 // by the nodes stopped so far
-
-	peakMu         sync.Mutex // the hard stop reads the peaks while the script runs
+	leaderChanged  chan struct{}
 	threadsPeak    int
 	goroutinesPeak int
+	membership     sync.Mutex   // the Incarnations and LastCrashed: crashes and restarts come from two goroutines
+	nodesMu        sync.RWMutex // guards nodes, read by every delivery
+	nodes          []*node.Node // nil: crashed
+	clientsOn      atomic.Bool
+	endedAt        atomic.Int64                            // trial time of endTrial; 0: not ended
+	hardStop       func(res result.Result, cleanup func()) // see Run; nil: none
+	hardStopped    atomic.Bool                             // set by the one goroutine that makes the hard stop
+	lastLook       atomic.Int64                            // trial time of the last look at the resident set
+	inboxDropped   atomic.Int64                            // by the nodes stopped so far
 	cpuStart       float64
 }
 
 // New prepares a trial; trace may be nil.
 func New(sc *scenario.Scenario, trace *bufio.Writer) (*Trial, error) {
-	c := &Trial{start: time.Now(), nodes: make([]*node.Node, sc.Nodes),
-		leaderChanged: make(chan struct{}), quit: make(chan struct{})}
+	c := &Trial{start: time.Now(), nodes: make([]*node.Node, sc.Nodes), leaderChanged: make(chan struct{})}
 	var err error
 	if c.Cluster, err = host.NewCluster(sc, recorder.New(trace, c.notify, sc.Nodes)); err != nil {
 		return nil, err
 	}
-	c.courier = newCourier(c.now, c.deliver)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.courier = newCourier(c.ctx, c.now, c.deliver)
 	return c, nil
 }
 
 func (c *Trial) now() int64 { return time.Since(c.start).Microseconds() }
 
 func (c *Trial) notify() {
-	c.leaderMu.Lock()
-	defer c.leaderMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	close(c.leaderChanged)
 	c.leaderChanged = make(chan struct{})
 }
 
 // leaderChange returns a channel closed at the next change of the known leader.
 func (c *Trial) leaderChange() <-chan struct{} {
-	c.leaderMu.Lock()
-	defer c.leaderMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.leaderChanged
 }
 
@@ -98,14 +94,14 @@ func (c *Trial) leaderChange() <-chan struct{} {
 // One Ready's messages, a broadcast to thousands of peers in a large
 // cluster, take each lock once.
 func (c *Trial) SendAll(src int, msgs []raft.Envelope) {
-	if c.frozen.Load() {
+	if c.ctx.Err() != nil {
 		c.hardStopIfDue(c.now())
 		return
 	}
 	now := c.now()
 	c.lookIfOverdue(now)
-	c.netMu.Lock()
-	defer c.netMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.courier.postAll(func(yield func(int64, raft.Envelope) bool) {
 		for _, e := range msgs {
 			if delay, ok := c.Network.Delay(src, e.To); ok && !yield(now+delay, e) {
@@ -117,7 +113,7 @@ func (c *Trial) SendAll(src int, msgs []raft.Envelope) {
 
 // deliver runs on the network goroutine with a batch of due messages.
 func (c *Trial) deliver(batch []inflight) {
-	if c.frozen.Load() {
+	if c.ctx.Err() != nil {
 		return
 	}
 	c.nodesMu.RLock()
@@ -138,7 +134,7 @@ func (c *Trial) node(id int) *node.Node {
 // startNode starts node id's current incarnation; the caller publishes it.
 func (c *Trial) startNode(id int) *node.Node {
 	h := c.NewHost(id, c.now(), host.Hooks{Send: c.SendAll})
-	return node.Start(h, node.Config{Now: c.now, InboxCapacity: c.Scenario.InboxLimit(), Quit: c.quit})
+	return node.Start(h, node.Config{Now: c.now, InboxCapacity: c.Scenario.InboxLimit(), Quit: c.ctx.Done()})
 }
 
 // ---- faults (host.Faults; the caller holds membership) -----------------------
@@ -168,17 +164,17 @@ func (c *Trial) Restart(id int) {
 
 // Partition splits the network.
 func (c *Trial) Partition(groups [][]int) {
-	c.netMu.Lock()
+	c.mu.Lock()
 	c.Network.Partition(groups)
-	c.netMu.Unlock()
+	c.mu.Unlock()
 	c.Recorder.Partition(c.now(), groups)
 }
 
 // Heal ends the partition.
 func (c *Trial) Heal() {
-	c.netMu.Lock()
+	c.mu.Lock()
 	c.Network.Heal()
-	c.netMu.Unlock()
+	c.mu.Unlock()
 	c.Recorder.Heal(c.now())
 }
 
@@ -190,14 +186,12 @@ func (c *Trial) StartClients(leader int) {
 	c.clientsOn.Store(true)
 	for id := range sc.Clients {
 		cl := client.New(id, leader, sc.Nodes, c.Network.LatencyUs, scenario.Us(sc.ClientRetryMs))
-		c.clients.Add(1)
-		go func() {
-			defer c.clients.Done()
-			for c.sleep(cl.HopUs); c.clientsOn.Load(); {
+		spawn(&c.workers, func() {
+			for pause := cl.HopUs; c.sleepUntil(c.ctx, c.now()+pause) && c.clientsOn.Load(); {
 				o, hint := c.request(cl.Target, cl.Next())
-				c.sleep(cl.Outcome(o, hint, c.Up))
+				pause = cl.Outcome(o, hint, c.Up)
 			}
-		}()
+		})
 	}
 }
 
@@ -224,19 +218,31 @@ func (c *Trial) request(id int, cmd string) (client.Outcome, int) {
 	case a := <-ch:
 		return a.o, a.hint
 	case <-t.C:
-	case <-c.quit:
+	case <-c.ctx.Done():
 	}
 	return client.Timeout, raft.None
 }
 
-// sleep waits us microseconds, or less if the trial ends.
-func (c *Trial) sleep(us int64) {
-	t := time.NewTimer(usDuration(us))
+// sleepUntil waits until trial time tUs; false if ctx ends first.
+func (c *Trial) sleepUntil(ctx context.Context, tUs int64) bool {
+	t := time.NewTimer(usDuration(tUs - c.now()))
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-c.quit:
+		return true
+	case <-ctx.Done():
+		return false
 	}
+}
+
+// spawn runs f on a goroutine that wg waits for (sync.WaitGroup.Go, which
+// this module's Go version lacks).
+func spawn(wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f()
+	}()
 }
 
 func usDuration(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
@@ -245,38 +251,31 @@ func usDuration(us int64) time.Duration { return time.Duration(us) * time.Micros
 
 func (c *Trial) sample() {
 	threads, goroutines := result.OSThreads(), goruntime.NumGoroutine()
-	c.peakMu.Lock()
-	defer c.peakMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.threadsPeak = max(c.threadsPeak, threads)
 	c.goroutinesPeak = max(c.goroutinesPeak, goroutines)
 }
 
 func (c *Trial) execute() {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1)) // freeze changes it
-	var watchdog, faults sync.WaitGroup
+	var cancelLimit context.CancelFunc
+	c.limit, cancelLimit = context.WithDeadline(c.ctx, c.start.Add(usDuration(scenario.Us(c.Scenario.TimeoutMs))))
+	defer cancelLimit()
+	var watchdog sync.WaitGroup
 	quitWatchdog := make(chan struct{})
-	watchdog.Add(1)
-	go func() {
-		defer watchdog.Done()
-		c.watchdog(quitWatchdog)
-	}()
-	c.courier.start()
+	spawn(&watchdog, func() { c.watchdog(quitWatchdog) })
+	spawn(&c.workers, c.courier.run)
 	c.nodesMu.Lock() // one lock for all: deliveries would wake thousands of goroutines in between
 	for id := range c.nodes {
 		c.nodes[id] = c.startNode(id)
 	}
 	c.nodesMu.Unlock()
-	faults.Add(1)
-	go func() {
-		defer faults.Done()
-		c.faultScript()
-	}()
+	spawn(&c.workers, c.faultScript)
 	c.sample()
 	c.script()
 	c.freeze()
-	c.clientsOn.Store(false)
-	faults.Wait() // no crash or restart races with what follows
-	c.courier.halt()
+	c.workers.Wait() // no crash or restart races with what follows
 	c.nodesMu.Lock()
 	nodes := c.nodes
 	c.nodes = make([]*node.Node, len(nodes))
@@ -293,7 +292,6 @@ func (c *Trial) execute() {
 			n.Host().Retire()
 		}
 	}
-	c.clients.Wait()
 	close(quitWatchdog) // it watched the shutdown too
 	watchdog.Wait()
 }
@@ -332,9 +330,6 @@ func Run(sc *scenario.Scenario, trace *bufio.Writer, hardStop func(res result.Re
 func (c *Trial) result() result.Result {
 	elapsed := c.now()
 	cpuTrial := recorder.RoundTo(result.CPUSeconds()-c.cpuStart, 6)
-	c.netMu.Lock()
-	sent, dropped := c.Network.Sent, c.Network.Dropped
-	c.netMu.Unlock()
 	inboxDropped := c.inboxDropped.Load()
 	c.nodesMu.RLock()
 	for _, n := range c.nodes { // none at the end: shutdown retires them all
@@ -343,8 +338,9 @@ func (c *Trial) result() result.Result {
 		}
 	}
 	c.nodesMu.RUnlock()
-	c.peakMu.Lock()
-	defer c.peakMu.Unlock()
-	return c.Result("go", elapsed, sent, dropped, int(inboxDropped),
-		Runtime{float64(elapsed) / 1000, c.threadsPeak, c.goroutinesPeak, result.ProcessUsage(), cpuTrial, c.FsyncUs()})
+	c.mu.Lock()
+	sent, dropped := c.Network.Sent, c.Network.Dropped
+	rt := Runtime{float64(elapsed) / 1000, c.threadsPeak, c.goroutinesPeak, result.ProcessUsage(), cpuTrial, c.FsyncUs()}
+	c.mu.Unlock()
+	return c.Result("go", elapsed, sent, dropped, int(inboxDropped), rt)
 }

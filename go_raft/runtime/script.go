@@ -4,8 +4,6 @@ package runtime
 // fault schedule on one more; each blocks on what it waits for.
 
 import (
-	"time"
-
 	"raftbench/go_raft/host"
 	"raftbench/go_raft/raft"
 	"raftbench/go_raft/scenario"
@@ -19,12 +17,12 @@ func (c *Trial) script() {
 		leader, ok := raft.None, true
 		switch w.Kind {
 		case host.Sleep:
-			ok = c.sleepUntil(w.Until)
+			ok = c.sleepUntil(c.limit, w.Until)
 		case host.Leader:
 			leader, ok = c.waitLeader(w.AfterTerm)
 		case host.Acks:
 			for acks, _ := c.Recorder.AckCount(); ok && acks < *c.Scenario.Commands; acks, _ = c.Recorder.AckCount() {
-				ok = c.sleepUntil(c.now() + max(scenario.Us(c.Scenario.HeartbeatMs)/10, 1))
+				ok = c.sleepUntil(c.limit, c.now()+max(scenario.Us(c.Scenario.HeartbeatMs)/10, 1))
 			}
 		}
 		if !ok {
@@ -60,7 +58,7 @@ func (s scripted) Restart(id int) {
 // for a leader holds back the ones after it, so a schedule runs whole.
 func (c *Trial) faultScript() {
 	for i := range c.Scenario.Faults {
-		if !c.sleepUntil(scenario.Us(c.Scenario.Faults[i].AtMs)) {
+		if !c.sleepUntil(c.limit, scenario.Us(c.Scenario.Faults[i].AtMs)) {
 			return
 		}
 		for !c.applyFault(&c.Scenario.Faults[i]) {
@@ -77,20 +75,6 @@ func (c *Trial) applyFault(f *scenario.Fault) bool {
 	return c.ApplyFault(f, c)
 }
 
-// sleepUntil sleeps to trial time tUs; false past the trial's limit, or at
-// its end.
-func (c *Trial) sleepUntil(tUs int64) bool {
-	limit := scenario.Us(c.Scenario.TimeoutMs)
-	t := time.NewTimer(usDuration(min(tUs, limit) - c.now()))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return tUs <= limit
-	case <-c.quit:
-		return false
-	}
-}
-
 // waitLeader blocks until a leader of a term above afterTerm is known;
 // false past the trial's limit, or at its end.
 func (c *Trial) waitLeader(afterTerm int) (int, bool) {
@@ -99,19 +83,9 @@ func (c *Trial) waitLeader(afterTerm int) (int, bool) {
 		if leader, term, _ := c.Recorder.KnownLeader(); leader != raft.None && term > afterTerm {
 			return leader, true
 		}
-		left := scenario.Us(c.Scenario.TimeoutMs) - c.now()
-		if left <= 0 {
-			return raft.None, false
-		}
-		t := time.NewTimer(usDuration(left))
 		select {
 		case <-changed:
-		case <-t.C:
-		case <-c.quit:
-			left = 0
-		}
-		t.Stop()
-		if left == 0 {
+		case <-c.limit.Done():
 			return raft.None, false
 		}
 	}

@@ -98,29 +98,25 @@ func (c *Trial) overMemory() (reason string, over bool) {
 // endTrial fails the trial with reason and freezes the cluster, which ends
 // every wait; only the first call acts.
 func (c *Trial) endTrial(reason string) {
-	c.endOnce.Do(func() {
+	if c.endedAt.CompareAndSwap(0, max(c.now(), 1)) {
 		c.Fail(reason)
-		c.endedAt.Store(max(c.now(), 1))
 		c.freeze()
-	})
+	}
 }
 
 // freeze stops the cluster's work without waiting for any goroutine or lock:
-// the network drops what is in flight and refuses more, and every node, idle
-// or busy, stops at its next message (node.Config.Quit, one close for all).
-// Shutdown freezes first too, then waits for the goroutines.
+// cancelling the trial's context makes the network drop what is in flight
+// and refuse more, and every node, idle or busy, stop at its next message
+// (node.Config.Quit). Shutdown freezes first too, then waits for the
+// goroutines.
 //
 // Goroutines caught in the middle of a step still finish it, and in a storm
 // that is a broadcast to thousands of peers each, garbage at once, which the
 // collector would let pile up to twice the live heap. So memory_limit_mb
 // becomes the collector's soft limit for the wind-down (execute restores it).
 func (c *Trial) freeze() {
-	c.freezeOnce.Do(func() {
-		c.frozen.Store(true)
-		c.courier.close()
-		close(c.quit)
-		if limit := c.Scenario.MemoryLimitMb; limit > 0 {
-			debug.SetMemoryLimit(int64(limit * (1 << 20)))
-		}
-	})
+	c.cancel()
+	if limit := c.Scenario.MemoryLimitMb; limit > 0 {
+		debug.SetMemoryLimit(int64(limit * (1 << 20)))
+	}
 }
