@@ -83,9 +83,7 @@ type Store struct {
 func Open(dir string, fsync func(time.Duration)) (*Store, error) {
 	s := &Store{MemoryStorage: raft.NewMemoryStorage(), dir: dir, fsync: fsync}
 	if err := s.open(); err != nil {
-		if s.log != nil {
-			s.log.Close()
-		}
+		s.Close()
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return s, nil
@@ -118,18 +116,25 @@ func (s *Store) open() error {
 	if err != nil {
 		return err
 	}
+	if s.log, err = os.OpenFile(s.path(logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
+		return err
+	}
+	if s.CutBytes > 0 {
+		slog.Warn("filestore: cut a torn or corrupt tail", "log", s.path(logName), "bytes", s.CutBytes, "offset", r.end)
+		if err := s.log.Truncate(int64(r.end)); err != nil {
+			return err
+		}
+		if err := s.timed(s.log.Sync); err != nil {
+			return err
+		}
+	}
 	s.MemoryStorage.SetHardState(r.term, r.vote)
 	if len(r.entries) > 0 && r.start > base+1 {
 		return fmt.Errorf("%w: the log starts at %d, after the snapshot at %d", ErrCorrupt, r.start, base)
 	}
 	s.MemoryStorage.TruncateAndAppend(base+1, r.entries[min(max(base+1-r.start, 0), len(r.entries)):])
-	_, err = os.Stat(s.path(logName))
-	newLog := errors.Is(err, os.ErrNotExist)
-	if s.log, err = os.OpenFile(s.path(logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
-		return err
-	}
 	switch {
-	case newLog:
+	case r.missing:
 		return s.syncDir()
 	case r.start != 0 && r.start != base+1:
 		// A crash came between a compaction's two renames: the old log
@@ -194,39 +199,30 @@ type replayed struct {
 	term, vote int
 	start      int // the index of entries[0]; 0 until an append says
 	entries    []raft.Entry
+	end        int  // where the last good record ends: the file is cut there
+	missing    bool // there was no log file
 }
 
+// replay reads the log file; the bytes past r.end are s.CutBytes.
 func (s *Store) replay() (*replayed, error) {
 	r := &replayed{vote: raft.None}
 	data, err := os.ReadFile(s.path(logName))
 	if errors.Is(err, os.ErrNotExist) {
+		r.missing = true
 		return r, nil
 	} else if err != nil {
 		return nil, err
 	}
 	bodies, _ := readRecords(data)
-	end := 0
 	for _, body := range bodies {
 		if ok, err := r.record(body); err != nil {
 			return nil, err
 		} else if !ok {
 			break
 		}
-		end += headerSize + len(body)
+		r.end += headerSize + len(body)
 	}
-	if end < len(data) {
-		s.CutBytes = len(data) - end
-		slog.Warn("filestore: cut a torn or corrupt tail", "log", s.path(logName), "bytes", s.CutBytes, "offset", end)
-		f, err := os.OpenFile(s.path(logName), os.O_WRONLY, 0)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := f.Truncate(int64(end)); err != nil {
-			return nil, err
-		}
-		return r, s.timed(f.Sync)
-	}
+	s.CutBytes = len(data) - r.end
 	return r, nil
 }
 
@@ -261,35 +257,30 @@ func decodeAppend(body []byte) (first int, entries []raft.Entry, ok bool) {
 	if len(body) < appendSize {
 		return 0, nil, false
 	}
-	first, count, at := int(le.Uint64(body[1:])), int(le.Uint32(body[9:])), appendSize
+	first, count, rest := int(le.Uint64(body[1:])), int(le.Uint32(body[9:])), body[appendSize:]
 	payload := "" // the last payload decoded: drivers repeat one
 	for range count {
-		if at+12 > len(body) {
+		if len(rest) < 12 {
 			return 0, nil, false
 		}
-		e := raft.Entry{Term: int(le.Uint64(body[at:]))}
-		n := int(int32(le.Uint32(body[at+8:])))
-		at += 12
-		if e.Noop = n < 0; n > 0 {
-			if at+n > len(body) {
-				return 0, nil, false
-			}
-			e.Cmd, at = string(body[at:at+n]), at+n
-		}
-		if at+4 > len(body) {
+		e := raft.Entry{Term: int(le.Uint64(rest))}
+		n := int(int32(le.Uint32(rest[8:]))) // -1: a no-op
+		e.Noop, n, rest = n < 0, max(n, 0), rest[12:]
+		if len(rest) < n+4 {
 			return 0, nil, false
 		}
-		n, at = int(le.Uint32(body[at:])), at+4
-		if at+n > len(body) {
+		e.Cmd, rest = string(rest[:n]), rest[n:]
+		n, rest = int(le.Uint32(rest)), rest[4:]
+		if len(rest) < n {
 			return 0, nil, false
 		}
-		if raw := body[at : at+n]; string(raw) != payload {
-			payload = string(raw)
+		if string(rest[:n]) != payload {
+			payload = string(rest[:n])
 		}
-		e.Payload, at = payload, at+n
+		e.Payload, rest = payload, rest[n:]
 		entries = append(entries, e)
 	}
-	return first, entries, at == len(body)
+	return first, entries, len(rest) == 0
 }
 
 // compact writes the new snapshot, then the log that follows it, each atomically.

@@ -66,12 +66,14 @@ type Server struct {
 	blocked atomic.Pointer[map[int]bool]
 	queues  []chan raft.Message // per peer; nil for this node
 	drop    *rand.Rand          // network.drop_rate's draws, on the node's goroutine only
+	// hangup ends once waiting clients have heard Lost: every connection
+	// closes then.
+	hangup context.Context
 
-	mu       sync.Mutex // role, term, watchers, conns
+	mu       sync.Mutex // role, term, watchers
 	role     raft.Role
 	term     int
 	watchers map[chan string]bool
-	conns    map[net.Conn]bool
 }
 
 // Run serves until ctx ends, then stops cleanly and logs the counters as
@@ -79,19 +81,19 @@ type Server struct {
 // cannot open), each naming the flag.
 func Run(ctx context.Context, cfg Config, logTo *os.File) error {
 	s := &Server{cfg: cfg, log: log.New(logTo, fmt.Sprintf("node %d: ", cfg.ID), 0),
-		watchers: map[chan string]bool{}, conns: map[net.Conn]bool{}}
-	listeners, err := s.listen()
+		watchers: map[chan string]bool{}}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	listeners, err := s.listen(ctx)
 	if err != nil {
 		return err
 	}
 	h, closeTrace, err := s.start()
 	if err != nil {
-		for _, l := range listeners {
-			l.Close()
-		}
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	hangup, closeConns := context.WithCancel(context.Background())
+	s.hangup = hangup
 	var wg sync.WaitGroup
 	for kind, l := range listeners {
 		goWith(&wg, func() { s.accept(ctx, l, kind) })
@@ -103,13 +105,9 @@ func Run(ctx context.Context, cfg Config, logTo *os.File) error {
 	}
 	s.log.Printf("serving as node %d of %d (go)", cfg.ID, len(cfg.Peers))
 	<-ctx.Done()
-	cancel()
-	for _, l := range listeners {
-		l.Close()
-	}
 	s.node.Stop()
 	h.Retire() // waiting clients hear Lost; the storage closes
-	s.closeConns()
+	closeConns()
 	wg.Wait()
 	closeTrace()
 	s.stats[inboxDropped].Store(s.node.Dropped())
@@ -126,7 +124,8 @@ const (
 	adminConn
 )
 
-func (s *Server) listen() (map[connKind]net.Listener, error) {
+// listen opens the node's ports, each closed when ctx ends.
+func (s *Server) listen(ctx context.Context) (map[connKind]net.Listener, error) {
 	_, peerPort, _ := net.SplitHostPort(s.cfg.Peers[s.cfg.ID])
 	ports := []struct {
 		kind connKind
@@ -141,11 +140,9 @@ func (s *Server) listen() (map[connKind]net.Listener, error) {
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Bind, p.port))
 		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
 			return nil, fmt.Errorf("%s: cannot listen on %s:%s: %w", p.flag, s.cfg.Bind, p.port, err)
 		}
+		context.AfterFunc(ctx, func() { l.Close() })
 		listeners[p.kind] = l
 	}
 	return listeners, nil
@@ -244,29 +241,14 @@ func stateLine(t int64, role raft.Role, term int) string {
 
 // ---- connections -----------------------------------------------------------
 
-func (s *Server) track(c net.Conn, on bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if on && s.conns == nil { // stopping
-		c.Close()
-		return false
-	}
-	if on {
-		s.conns[c] = true
-	} else {
-		delete(s.conns, c)
+// hold closes c when the node hangs up or when the returned func is called,
+// whichever comes first: defer s.hold(c)().
+func (s *Server) hold(c net.Conn) (done func()) {
+	stop := context.AfterFunc(s.hangup, func() { c.Close() })
+	return func() {
+		stop()
 		c.Close()
 	}
-	return true
-}
-
-func (s *Server) closeConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.conns = nil
 }
 
 func (s *Server) accept(ctx context.Context, l net.Listener, kind connKind) {
@@ -277,11 +259,8 @@ func (s *Server) accept(ctx context.Context, l net.Listener, kind connKind) {
 		if err != nil {
 			return // closed: the node is stopping
 		}
-		if !s.track(c, true) {
-			return
-		}
 		goWith(&wg, func() {
-			defer s.track(c, false)
+			defer s.hold(c)()
 			switch kind {
 			case adminConn:
 				s.serveAdmin(ctx, c)
@@ -433,10 +412,7 @@ func (s *Server) link(ctx context.Context, peer int, q chan raft.Message) {
 // feed sends a Hello, then q, on c until c breaks or ctx ends; replies that
 // come back on c reach the node too.
 func (s *Server) feed(ctx context.Context, peer int, c net.Conn, q chan raft.Message) error {
-	if !s.track(c, true) {
-		return nil
-	}
-	defer s.track(c, false)
+	defer s.hold(c)()
 	go func() {
 		s.refuse(s.readPeer(peer, bufio.NewReader(c)), fmt.Sprintf("the connection to peer %d", peer))
 		c.Close() // the writer finds out at its next write

@@ -150,16 +150,12 @@ func Encode(m any) ([]byte, error) {
 		return nil, fmt.Errorf("wire: cannot encode a %T", m)
 	}
 	buf := bytes.NewBuffer(make([]byte, headerBytes, 64))
+	// The encoder's errors are its writer's, and a bytes.Buffer never fails
+	// a write, so they go unchecked here and below.
 	e := msgpack.NewEncoder(buf)
-	if err := e.EncodeArrayLen(1 + len(fs)); err != nil {
-		return nil, err
-	}
-	if err := e.EncodeInt(int64(tag)); err != nil {
-		return nil, err
-	}
-	if err := encodeFields(e, fs); err != nil {
-		return nil, err
-	}
+	e.EncodeArrayLen(1 + len(fs))
+	e.EncodeInt(int64(tag))
+	encodeFields(e, fs)
 	frame := buf.Bytes()
 	if len(frame)-headerBytes > MaxFrame {
 		return nil, fmt.Errorf("%w: a %T of %d bytes", ErrOversized, m, len(frame)-headerBytes)
@@ -168,58 +164,48 @@ func Encode(m any) ([]byte, error) {
 	return frame, nil
 }
 
-func encodeFields(e *msgpack.Encoder, fs []any) error {
+func encodeFields(e *msgpack.Encoder, fs []any) {
 	for _, f := range fs {
-		if err := encodeField(e, f); err != nil {
-			return err
-		}
+		encodeField(e, f)
 	}
-	return nil
 }
 
 // encodeField writes ints in their smallest form, as Python's msgpack does,
 // and []byte as bin even when empty (the library writes a nil slice as nil).
-func encodeField(e *msgpack.Encoder, f any) error {
+func encodeField(e *msgpack.Encoder, f any) {
 	switch f := f.(type) {
 	case *int:
-		return e.EncodeInt(int64(*f))
+		e.EncodeInt(int64(*f))
 	case *optional:
 		if *f == raft.None {
-			return e.EncodeNil()
+			e.EncodeNil()
+		} else {
+			e.EncodeInt(int64(*f))
 		}
-		return e.EncodeInt(int64(*f))
 	case *bool:
-		return e.EncodeBool(*f)
+		e.EncodeBool(*f)
 	case *string:
-		return e.EncodeString(*f)
+		e.EncodeString(*f)
 	case *command:
 		if f.Noop {
-			return e.EncodeNil()
+			e.EncodeNil()
+		} else {
+			e.EncodeString(f.Cmd)
 		}
-		return e.EncodeString(f.Cmd)
 	case *[]byte:
-		if err := e.EncodeBytesLen(len(*f)); err != nil {
-			return err
-		}
-		_, err := e.Writer().Write(*f)
-		return err
+		e.EncodeBytesLen(len(*f))
+		e.Writer().Write(*f)
 	case *[]raft.Entry:
-		if err := e.EncodeArrayLen(len(*f)); err != nil {
-			return err
-		}
+		e.EncodeArrayLen(len(*f))
 		var entry raft.Entry // one table for all the entries
 		fs := entryFields(&entry)
 		for _, entry = range *f {
-			if err := e.EncodeArrayLen(len(fs)); err != nil {
-				return err
-			}
-			if err := encodeFields(e, fs); err != nil {
-				return err
-			}
+			e.EncodeArrayLen(len(fs))
+			encodeFields(e, fs)
 		}
-		return nil
+	default:
+		panic(fmt.Sprintf("wire: no codec for %T", f))
 	}
-	panic(fmt.Sprintf("wire: no codec for %T", f))
 }
 
 // Read reads one frame from r. It returns io.EOF when r ends between frames,
