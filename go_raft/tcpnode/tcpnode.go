@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg Config, logTo *os.File) error {
 	return nil
 }
 
-// connKind is what a listener's connections are.
+// connKind is what a listener's connections are, and indexes portFlags.
 type connKind int
 
 const (
@@ -124,26 +124,24 @@ const (
 	adminConn
 )
 
-// listen opens the node's ports, each closed when ctx ends.
+var portFlags = [...]string{"--peers", "--client-port", "--admin-port"}
+
+// listen opens the node's ports, each closed when ctx ends; a client or
+// admin port of 0 is not opened.
 func (s *Server) listen(ctx context.Context) (map[connKind]net.Listener, error) {
 	_, peerPort, _ := net.SplitHostPort(s.cfg.Peers[s.cfg.ID])
-	ports := []struct {
-		kind connKind
-		port string
-		flag string
-	}{{peerConn, peerPort, "--peers"}, {clientConn, strconv.Itoa(s.cfg.ClientPort), "--client-port"},
-		{adminConn, strconv.Itoa(s.cfg.AdminPort), "--admin-port"}}
+	ports := [...]string{peerPort, strconv.Itoa(s.cfg.ClientPort), strconv.Itoa(s.cfg.AdminPort)}
 	listeners := map[connKind]net.Listener{}
-	for _, p := range ports {
-		if p.kind != peerConn && p.port == "0" {
+	for kind, port := range ports {
+		if connKind(kind) != peerConn && port == "0" {
 			continue
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Bind, p.port))
+		l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Bind, port))
 		if err != nil {
-			return nil, fmt.Errorf("%s: cannot listen on %s:%s: %w", p.flag, s.cfg.Bind, p.port, err)
+			return nil, fmt.Errorf("%s: cannot listen on %s:%s: %w", portFlags[kind], s.cfg.Bind, port, err)
 		}
 		context.AfterFunc(ctx, func() { l.Close() })
-		listeners[p.kind] = l
+		listeners[connKind(kind)] = l
 	}
 	return listeners, nil
 }
@@ -282,14 +280,14 @@ func (s *Server) hello(r *bufio.Reader, peer bool) (int, error) {
 	}
 	h, ok := f.(*wire.Hello)
 	if !ok || h.Version != wire.Version {
-		return 0, &refusal{badHello, fmt.Sprintf("first frame %T, not a Hello v1", f)}
+		return 0, fmt.Errorf("%w: first frame %T", errBadHello, f)
 	}
 	id, n := h.NodeID, len(s.cfg.Peers)
 	if peer && (id < 0 || id >= n || id == s.cfg.ID) {
-		return 0, &refusal{unknownID, fmt.Sprintf("node id %d on the peer port", id)}
+		return 0, fmt.Errorf("%w: %d on the peer port", errUnknownID, id)
 	}
 	if !peer && id != raft.None {
-		return 0, &refusal{unknownID, fmt.Sprintf("node id %d on the client port", id)}
+		return 0, fmt.Errorf("%w: %d on the client port", errUnknownID, id)
 	}
 	s.stats[connections].Add(1)
 	return id, nil
@@ -313,7 +311,7 @@ func (s *Server) readPeer(src int, r *bufio.Reader) error {
 		}
 		m, ok := f.(raft.Message)
 		if !ok {
-			return &refusal{unexpectedFrame, fmt.Sprintf("a %T from a peer", f)}
+			return fmt.Errorf("%w: a %T from a peer", errUnexpected, f)
 		}
 		if (*s.blocked.Load())[src] {
 			s.stats[messagesDropped].Add(1)
@@ -341,7 +339,7 @@ func (s *Server) serveClient(c net.Conn) error {
 		}
 		p, ok := f.(*wire.Propose)
 		if !ok {
-			return &refusal{unexpectedFrame, fmt.Sprintf("a %T from a client", f)}
+			return fmt.Errorf("%w: a %T from a client", errUnexpected, f)
 		}
 		req := &host.Request{Cmd: p.Cmd}
 		req.Answer = func(o client.Outcome, hint int) {
@@ -435,43 +433,35 @@ func goWith(wg *sync.WaitGroup, f func()) {
 
 // ---- refusals and counters ---------------------------------------------------
 
-// refusal is a connection that broke a rule of docs/deploy.md.
-type refusal struct {
-	counter counter
-	why     string
-}
+// The refusals of docs/deploy.md besides the wire's own errors: the error
+// a connection is refused for wraps one of them.
+var (
+	errBadHello   = errors.New("not a Hello v1")
+	errUnknownID  = errors.New("unknown node id")
+	errUnexpected = errors.New("unexpected frame")
+)
 
-func (e *refusal) Error() string { return e.why }
+// refusals are the errors the refusal counters count, in counter order.
+var refusals = [...]error{wire.ErrMalformed, wire.ErrOversized, wire.ErrTruncated,
+	errBadHello, errUnknownID, errUnexpected}
 
 // refuse counts and logs why a connection is being closed; a plain
 // disconnect counts nothing.
 func (s *Server) refuse(err error, where string) {
-	var r *refusal
-	switch {
-	case errors.As(err, &r):
-	case errors.Is(err, wire.ErrMalformed):
-		r = &refusal{malformed, err.Error()}
-	case errors.Is(err, wire.ErrOversized):
-		r = &refusal{oversized, err.Error()}
-	case errors.Is(err, wire.ErrTruncated):
-		r = &refusal{truncated, err.Error()}
-	default:
-		return
+	for c, r := range refusals {
+		if errors.Is(err, r) {
+			s.stats[c].Add(1)
+			s.log.Printf("closed %s: %s: %v", where, counterNames[c], err)
+			return
+		}
 	}
-	s.stats[r.counter].Add(1)
-	s.log.Printf("closed %s: %s: %s", where, counterNames[r.counter], r.why)
 }
 
+// counter indexes stats: the refusals first, in the order of refusals.
 type counter int
 
 const (
-	malformed counter = iota
-	oversized
-	truncated
-	badHello
-	unknownID
-	unexpectedFrame
-	messagesSent
+	messagesSent = counter(len(refusals) + iota)
 	messagesDropped
 	queueDropped
 	inboxDropped
