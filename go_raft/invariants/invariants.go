@@ -29,11 +29,6 @@ import (
 	"raftbench/go_raft/recorder"
 )
 
-// SafetyViolation is a broken Figure 3 property.
-type SafetyViolation struct{ Msg string }
-
-func (e *SafetyViolation) Error() string { return e.Msg }
-
 type indexTerm struct{ index, term int }
 
 // chain: hashes[k] is the chain value at index base + k (0 at index 0).
@@ -67,25 +62,22 @@ func New(nodes int) *Invariants {
 
 func (v *Invariants) fail(format string, args ...any) {
 	if v.Violation == nil {
-		v.Violation = &SafetyViolation{fmt.Sprintf(format, args...)}
+		v.Violation = fmt.Errorf(format, args...)
 	}
 }
 
+// link is the chain value at entry e after the chain value h.
 func link(h uint64, e raft.Entry) uint64 {
-	f := fnv.New64a()
-	var buf []byte
-	buf = strconv.AppendUint(buf, h, 16)
+	buf := strconv.AppendUint(make([]byte, 0, 64), h, 16)
 	buf = append(buf, 0)
 	buf = strconv.AppendInt(buf, int64(e.Term), 10)
-	buf = append(buf, 0)
 	if e.Noop {
-		buf = append(buf, 1)
+		buf = append(buf, 0, 1)
 	} else {
-		buf = append(buf, 2)
-		buf = append(buf, e.Cmd...)
+		buf = append(append(buf, 0, 2), e.Cmd...)
 	}
-	buf = append(buf, 0)
-	buf = append(buf, e.Payload...)
+	buf = append(append(buf, 0), e.Payload...)
+	f := fnv.New64a()
 	f.Write(buf)
 	return f.Sum64()
 }
@@ -107,57 +99,36 @@ func (v *Invariants) OnLog(node, logFrom int, log []raft.Entry, base int) {
 		e := log[index-base-1]
 		h = link(h, e)
 		c.hashes = append(c.hashes, h)
-		key := indexTerm{index, e.Term}
-		seen, ok := v.chainAt[key]
-		if !ok {
-			v.chainAt[key], seen = h, h
-		}
-		if seen != h {
+		if recorder.FirstSeen(v.chainAt, indexTerm{index, e.Term}, h) != h {
 			v.fail("log matching: node %d index %d term %d has another prefix", node, index, e.Term)
 			return
 		}
 	}
 }
 
-// OnSnapshot: node persisted a snapshot at (index, term); log is what follows it.
-func (v *Invariants) OnSnapshot(node, index, term int, log []raft.Entry) {
-	v.chains[node] = &chain{index, []uint64{v.anchor(node, index, term)}}
-	if len(log) > 0 {
-		v.OnLog(node, index+1, log, index)
-	}
-}
-
 // OnRestart starts node's chain again from its persisted log, after its
-// snapshot at (base, baseTerm) if it has one.
+// snapshot at (base, baseTerm) if it has one. The chain starts from the
+// value at the snapshot's last entry, the one every log that held it had.
 func (v *Invariants) OnRestart(node int, log []raft.Entry, base, baseTerm int) {
-	var anchor uint64
-	if base > 0 {
-		anchor = v.anchor(node, base, baseTerm)
+	anchor, ok := v.chainAt[indexTerm{base, baseTerm}]
+	if !ok && base > 0 {
+		v.fail("log matching: node %d holds a snapshot at index %d term %d, an entry no log ever held",
+			node, base, baseTerm)
 	}
 	v.chains[node] = &chain{base, []uint64{anchor}}
-	if len(log) > 0 {
-		v.OnLog(node, base+1, log, base)
-	}
+	v.OnLog(node, base+1, log, base)
 }
 
-// anchor is the chain value at a snapshot's last entry, in every log that held it.
-func (v *Invariants) anchor(node, index, term int) uint64 {
-	h, ok := v.chainAt[indexTerm{index, term}]
-	if !ok {
-		v.fail("log matching: node %d holds a snapshot at index %d term %d, an entry no log ever held",
-			node, index, term)
-	}
-	return h
+// OnSnapshot: node persisted a snapshot at (index, term); log is what follows
+// it. Its chain starts there, as after a restart.
+func (v *Invariants) OnSnapshot(node, index, term int, log []raft.Entry) {
+	v.OnRestart(node, log, index, term)
 }
 
 // OnLeader checks Election Safety and Leader Completeness (5.4) for node's
 // log, which starts after its snapshot at (base, baseTerm).
 func (v *Invariants) OnLeader(node, term int, log []raft.Entry, base, baseTerm int) {
-	other, ok := v.leaderByTerm[term]
-	if !ok {
-		v.leaderByTerm[term], other = node, node
-	}
-	if other != node {
+	if other := recorder.FirstSeen(v.leaderByTerm, term, node); other != node {
 		v.fail("election safety: nodes %d and %d lead term %d", other, node, term)
 		return
 	}
@@ -192,11 +163,7 @@ func (v *Invariants) OnApply(node, index int, e raft.Entry) {
 // OnImage: node's state machine at index has the image digest (it compacted
 // or installed).
 func (v *Invariants) OnImage(node, index int, digest string) {
-	seen, ok := v.digests[index]
-	if !ok {
-		v.digests[index], seen = digest, digest
-	}
-	if seen != digest {
+	if seen := recorder.FirstSeen(v.digests, index, digest); seen != digest {
 		v.fail("state machine safety: node %d has image %s at index %d, others %s", node, digest, index, seen)
 	}
 	if low := v.floors.Low; v.floors.Rise(node, index) {

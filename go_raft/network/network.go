@@ -34,7 +34,7 @@ func (n *Network) Partition(groups [][]int) {
 	n.group = map[int]int{}
 	for g, members := range groups {
 		for _, node := range members {
-			n.group[node] = g
+			n.group[node] = g + 1 // 0, the zero value, is the unlisted nodes' group
 		}
 	}
 }
@@ -42,22 +42,11 @@ func (n *Network) Partition(groups [][]int) {
 // Heal ends the partition.
 func (n *Network) Heal() { n.group = nil }
 
-func (n *Network) groupOf(node int) int {
-	if g, ok := n.group[node]; ok {
-		return g
-	}
-	return -1
-}
-
 // Delay is the one-way delay of the next message in microseconds; ok is
 // false when the message is dropped.
 func (n *Network) Delay(src, dst int) (delay int64, ok bool) {
 	n.Sent++
-	if n.group != nil && n.groupOf(src) != n.groupOf(dst) {
-		n.Dropped++
-		return 0, false
-	}
-	if n.DropRate > 0.0 && n.rng.Random() < n.DropRate {
+	if n.group[src] != n.group[dst] || n.DropRate > 0 && n.rng.Random() < n.DropRate {
 		n.Dropped++
 		return 0, false
 	}

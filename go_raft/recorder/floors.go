@@ -2,6 +2,16 @@ package recorder
 
 import "slices"
 
+// FirstSeen returns what m holds at k, first storing v there if m holds
+// nothing: the checks' "the first value seen for k is the only one allowed".
+func FirstSeen[K comparable, V any](m map[K]V, k K, v V) V {
+	if seen, ok := m[k]; ok {
+		return seen
+	}
+	m[k] = v
+	return v
+}
+
 // SnapshotFloors holds each node's snapshot index and the lowest of them
 // (Low). A node never applies an index at or below its own snapshot's again
 // (a restart restores from it; an InstallSnapshot only moves forward), and
@@ -9,34 +19,22 @@ import "slices"
 // index is needed only above Low: the rest can go, and a long run's checks
 // stay as small as its logs.
 type SnapshotFloors struct {
-	at    []int
-	Low   int
-	atLow int // how many nodes are at Low
+	at  []int
+	Low int
 }
 
 // NewSnapshotFloors tracks nodes nodes, none with a snapshot.
 func NewSnapshotFloors(nodes int) SnapshotFloors {
-	return SnapshotFloors{at: make([]int, nodes), atLow: nodes}
+	return SnapshotFloors{at: make([]int, nodes)}
 }
 
 // Rise records node's snapshot at index; true if Low rose.
 func (f *SnapshotFloors) Rise(node, index int) bool {
-	old := f.at[node]
-	if index <= old {
+	if index <= f.at[node] {
 		return false
 	}
 	f.at[node] = index
-	if old != f.Low {
-		return false
-	}
-	if f.atLow--; f.atLow > 0 {
-		return false
-	}
-	f.Low = slices.Min(f.at) // once per round of snapshots, not per node
-	for _, at := range f.at {
-		if at == f.Low {
-			f.atLow++
-		}
-	}
-	return true
+	low := f.Low
+	f.Low = slices.Min(f.at) // a handful of nodes, once per snapshot
+	return f.Low > low
 }

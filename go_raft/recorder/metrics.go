@@ -50,14 +50,17 @@ func RoundTo(x float64, digits int) float64 {
 	return f
 }
 
+// ms is microseconds as milliseconds.
+func ms(us int64) float64 { return float64(us) / 1000 }
+
 // sortedMs is microseconds as sorted milliseconds.
 func sortedMs(us *Series) []float64 {
-	ms := make([]float64, 0, us.Len())
+	sorted := make([]float64, 0, us.Len())
 	for x := range us.All() {
-		ms = append(ms, float64(x)/1000)
+		sorted = append(sorted, ms(x))
 	}
-	slices.Sort(ms)
-	return ms
+	slices.Sort(sorted)
+	return sorted
 }
 
 // Metrics builds the result's metrics. windowUs is the clients' window, sent
@@ -67,21 +70,21 @@ func (r *Recorder) Metrics(elapsedUs, windowUs int64, sent, dropped, inboxDroppe
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := Metrics{
-		FailoverMs: make([]float64, len(r.FailoverUs)), TermChanges: r.TermChanges,
-		Committed: r.Acks, Elections: r.Elections, MaxTerm: r.MaxTerm, MessagesSent: sent,
-		MessagesDropped: dropped, ElapsedMs: float64(elapsedUs) / 1000, InboxDropped: inboxDropped,
+		FailoverMs: make([]float64, len(r.failoverUs)), TermChanges: r.termChanges,
+		Committed: r.Acks, Elections: r.elections, MaxTerm: r.maxTerm, MessagesSent: sent,
+		MessagesDropped: dropped, ElapsedMs: ms(elapsedUs), InboxDropped: inboxDropped,
 	}
 	if r.FirstLeaderUs >= 0 {
-		first := float64(r.FirstLeaderUs) / 1000
+		first := ms(r.FirstLeaderUs)
 		m.FirstLeaderMs = &first
 	}
-	for i, x := range r.FailoverUs {
-		m.FailoverMs[i] = float64(x) / 1000
+	for i, x := range r.failoverUs {
+		m.FailoverMs[i] = ms(x)
 	}
 	if windowUs > 0 {
 		m.ThroughputOpsS = RoundTo(float64(r.Acks)/(float64(windowUs)/1e6), 3)
 	}
-	if lat := sortedMs(&r.LatenciesUs); len(lat) > 0 {
+	if lat := sortedMs(&r.latenciesUs); len(lat) > 0 {
 		m.CommitLatencyMs = &Latencies{Percentile(lat, 50), Percentile(lat, 90), Percentile(lat, 99), lat[len(lat)-1]}
 	}
 	if gaps := sortedMs(&r.GapsUs); len(gaps) > 0 {

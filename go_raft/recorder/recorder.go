@@ -19,8 +19,8 @@ import (
 )
 
 // Recorder keeps the trace writer and the trial's figures. The simulator,
-// which has one goroutine, reads the figures directly; a real-time runtime
-// through KnownLeader and AckCount.
+// which has one goroutine, reads Acks, FirstLeaderUs and GapsUs directly; a
+// real-time runtime calls KnownLeader and AckCount.
 type Recorder struct {
 	mu       sync.Mutex
 	trace    *bufio.Writer // nil: no trace
@@ -30,30 +30,30 @@ type Recorder struct {
 	traceOnly bool
 	onState   func(t int64, role raft.Role, term int)
 
-	Leader        int // raft.None if none
-	LeaderTerm    int
-	LeaderUs      int64 // when the current leader took office
+	leader        int // raft.None if none
+	leaderTerm    int
+	leaderUs      int64 // when the current leader took office
 	leaderByTerm  map[int]int
 	FirstLeaderUs int64 // -1 if none yet
-	Elections     int
-	MaxTerm       int
-	TermChanges   int // term changes after the first leader
+	elections     int
+	maxTerm       int
+	termChanges   int // term changes after the first leader
 	applied       map[int]applied
 	digests       map[int]string // a state machine image's digest, by index
 	floors        SnapshotFloors
 	Acks          int
-	LastAckUs     int64
-	LatenciesUs   Series
-	FailoverUs    []int64
+	lastAckUs     int64
+	latenciesUs   Series
+	failoverUs    []int64
 	GapsUs        Series // heartbeat gaps of ended incarnations (AppendClock)
-	Violation     string
+	violation     string
 }
 
 // New returns a recorder of a cluster of nodes nodes, writing to trace (nil:
 // no trace). onLeader, if not nil, is called, outside the lock, whenever the
 // known leader changes.
 func New(trace *bufio.Writer, onLeader func(), nodes int) *Recorder {
-	return &Recorder{trace: trace, onLeader: onLeader, Leader: raft.None, FirstLeaderUs: -1,
+	return &Recorder{trace: trace, onLeader: onLeader, leader: raft.None, FirstLeaderUs: -1,
 		leaderByTerm: map[int]int{}, applied: map[int]applied{}, digests: map[int]string{},
 		floors: NewSnapshotFloors(nodes)}
 }
@@ -64,7 +64,7 @@ func New(trace *bufio.Writer, onLeader func(), nodes int) *Recorder {
 // launcher judges the merged traces instead. onState hears each role change,
 // outside the lock.
 func NewTrace(trace *bufio.Writer, onState func(t int64, role raft.Role, term int)) *Recorder {
-	return &Recorder{trace: trace, traceOnly: true, onState: onState, Leader: raft.None, FirstLeaderUs: -1}
+	return &Recorder{trace: trace, traceOnly: true, onState: onState, leader: raft.None, FirstLeaderUs: -1}
 }
 
 // KeepsFigures tells whether r keeps the trial's figures; false for nil.
@@ -74,35 +74,46 @@ func (r *Recorder) KeepsFigures() bool { return r != nil && !r.traceOnly }
 func (r *Recorder) KnownLeader() (leader, term int, leaderUs int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.Leader, r.LeaderTerm, r.LeaderUs
+	return r.leader, r.leaderTerm, r.leaderUs
 }
 
 // AckCount returns the acks so far and the time of the last one.
 func (r *Recorder) AckCount() (int, int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.Acks, r.LastAckUs
+	return r.Acks, r.lastAckUs
 }
 
 // Violated is the first safety violation seen, or "".
 func (r *Recorder) Violated() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.Violation
+	return r.violation
+}
+
+// fail keeps the first violation.
+func (r *Recorder) fail(format string, args ...any) {
+	if r.violation == "" {
+		r.violation = fmt.Sprintf(format, args...)
+	}
 }
 
 // emit writes one trace line, its keys in the documented order with compact
-// separators, so that both simulators' traces are byte-identical. A write
-// error stays in the bufio.Writer for Flush.
+// separators, so that both simulators' traces are byte-identical. t_ms is the
+// shortest decimal that reads back as t/1000, as Python prints it (and no
+// ".0" when whole). A write error stays in the bufio.Writer for Flush.
 func (r *Recorder) emit(t int64, format string, args ...any) {
-	if r.trace == nil {
-		return
+	if r.trace != nil {
+		tMs := strconv.FormatFloat(ms(t), 'f', -1, 64)
+		fmt.Fprintf(r.trace, `{"t_ms":`+tMs+format+"}\n", args...)
 	}
-	ms := strconv.FormatInt(t/1000, 10)
-	if t%1000 != 0 { // the shortest decimal that reads back as t/1000, as Python prints it
-		ms = strconv.FormatFloat(float64(t)/1000, 'f', -1, 64)
-	}
-	fmt.Fprintf(r.trace, `{"t_ms":`+ms+format+"}\n", args...)
+}
+
+// record takes the lock to write one trace line and nothing else.
+func (r *Recorder) record(t int64, format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emit(t, format, args...)
 }
 
 // jsonString is s as a JSON string, made only when a trace line is written.
@@ -113,9 +124,16 @@ func (s jsonString) String() string {
 	return string(text)
 }
 
+// unlock releases r and then, if the known leader changed, tells onLeader.
+func (r *Recorder) unlock(leaderChanged bool) {
+	r.mu.Unlock()
+	if leaderChanged && r.onLeader != nil {
+		r.onLeader()
+	}
+}
+
 // State records that node became role in term.
 func (r *Recorder) State(t int64, node int, role raft.Role, term int) {
-	changed := false
 	r.mu.Lock()
 	r.emit(t, `,"node":%d,"event":"state","state":"%s","term":%d`, node, role, term)
 	if r.traceOnly {
@@ -123,36 +141,30 @@ func (r *Recorder) State(t int64, node int, role raft.Role, term int) {
 		r.onState(t, role, term)
 		return
 	}
-	if term > r.MaxTerm {
+	if term > r.maxTerm {
 		if r.FirstLeaderUs >= 0 {
-			r.TermChanges++
+			r.termChanges++
 		}
-		r.MaxTerm = term
+		r.maxTerm = term
 	}
+	changed := false
 	switch {
 	case role == raft.Candidate:
-		r.Elections++
+		r.elections++
 	case role == raft.Leader:
-		other, seen := r.leaderByTerm[term]
-		if !seen {
-			r.leaderByTerm[term], other = node, node
-		}
-		if other != node && r.Violation == "" {
-			r.Violation = fmt.Sprintf("election safety: nodes %d and %d lead term %d", other, node, term)
+		if other := FirstSeen(r.leaderByTerm, term, node); other != node {
+			r.fail("election safety: nodes %d and %d lead term %d", other, node, term)
 		}
 		if r.FirstLeaderUs < 0 {
 			r.FirstLeaderUs = t
 		}
-		if term >= r.LeaderTerm {
-			r.Leader, r.LeaderTerm, r.LeaderUs, changed = node, term, t, true
+		if term >= r.leaderTerm {
+			r.leader, r.leaderTerm, r.leaderUs, changed = node, term, t, true
 		}
-	case node == r.Leader:
-		r.Leader, changed = raft.None, true
+	case node == r.leader:
+		r.leader, changed = raft.None, true
 	}
-	r.mu.Unlock()
-	if changed && r.onLeader != nil {
-		r.onLeader()
-	}
+	r.unlock(changed)
 }
 
 // applied is what the state machine safety check compares: (term, cmd).
@@ -184,12 +196,8 @@ func (r *Recorder) Apply(t int64, node, index int, e raft.Entry) {
 		return
 	}
 	now := applied{e.Term, e.Cmd, e.Noop}
-	seen, ok := r.applied[index]
-	if !ok {
-		r.applied[index], seen = now, now
-	}
-	if seen != now && r.Violation == "" {
-		r.Violation = fmt.Sprintf("state machine safety: index %d applied as %s and %s", index, seen, now)
+	if seen := FirstSeen(r.applied, index, now); seen != now {
+		r.fail("state machine safety: index %d applied as %s and %s", index, seen, now)
 	}
 }
 
@@ -211,12 +219,8 @@ func (r *Recorder) image(event string, t int64, node, index int, digest string) 
 	if r.traceOnly {
 		return
 	}
-	seen, ok := r.digests[index]
-	if !ok {
-		r.digests[index], seen = digest, digest
-	}
-	if seen != digest && r.Violation == "" {
-		r.Violation = fmt.Sprintf("state machine safety: the images at index %d differ (%s and %s)", index, seen, digest)
+	if seen := FirstSeen(r.digests, index, digest); seen != digest {
+		r.fail("state machine safety: the images at index %d differ (%s and %s)", index, seen, digest)
 	}
 	if low := r.floors.Low; r.floors.Rise(node, index) {
 		// What the checks kept for indices no node can reach again goes.
@@ -232,62 +236,49 @@ func (r *Recorder) Ack(t int64, cmd string, index int, latencyUs int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.emit(t, `,"event":"ack","cmd":%s,"index":%d`, jsonString(cmd), index)
-	if r.traceOnly {
-		return
+	if !r.traceOnly {
+		r.Acks++
+		r.lastAckUs = t
+		r.latenciesUs.Add(latencyUs)
 	}
-	r.Acks++
-	r.LastAckUs = t
-	r.LatenciesUs.Add(latencyUs)
 }
 
 // Crash records that node crashed.
 func (r *Recorder) Crash(t int64, node int) {
 	r.mu.Lock()
 	r.emit(t, `,"node":%d,"event":"crash"`, node)
-	changed := node == r.Leader
+	changed := node == r.leader
 	if changed {
-		r.Leader = raft.None
+		r.leader = raft.None
 	}
-	r.mu.Unlock()
-	if changed && r.onLeader != nil {
-		r.onLeader()
-	}
+	r.unlock(changed)
 }
 
 // Restart records that node restarted.
-func (r *Recorder) Restart(t int64, node int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.emit(t, `,"node":%d,"event":"restart"`, node)
-}
+func (r *Recorder) Restart(t int64, node int) { r.record(t, `,"node":%d,"event":"restart"`, node) }
 
 // Partition records a partition into groups.
 func (r *Recorder) Partition(t int64, groups [][]int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	text, _ := json.Marshal(groups)
-	r.emit(t, `,"event":"partition","groups":%s`, text)
+	r.record(t, `,"event":"partition","groups":%s`, text)
 }
 
 // Heal records the end of a partition.
-func (r *Recorder) Heal(t int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.emit(t, `,"event":"heal"`)
-}
+func (r *Recorder) Heal(t int64) { r.record(t, `,"event":"heal"`) }
 
 // Failover records one failover's duration.
 func (r *Recorder) Failover(durationUs int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.FailoverUs = append(r.FailoverUs, durationUs)
+	r.failoverUs = append(r.failoverUs, durationUs)
 }
 
-// Gaps adds the heartbeat gaps of an incarnation that ended.
+// Gaps moves the heartbeat gaps of an incarnation that ended into GapsUs.
 func (r *Recorder) Gaps(gapsUs *Series) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.GapsUs.Take(gapsUs)
+	r.GapsUs.chunks = append(r.GapsUs.chunks, gapsUs.chunks...)
+	gapsUs.chunks = nil
 }
 
 // Flush writes out the buffered trace; its error is the trace's first.
@@ -318,6 +309,6 @@ func (c *AppendClock) Handle(msg raft.Message, now int64) (gapUs int64, ok bool)
 		return 0, false
 	}
 	gapUs, ok = now-c.at, c.seen && c.term == ae.Term
-	c.seen, c.term, c.at = true, ae.Term, now
+	*c = AppendClock{true, ae.Term, now}
 	return gapUs, ok
 }

@@ -22,12 +22,6 @@ func (s *Series) Add(v int64) {
 	s.chunks[n-1] = append(s.chunks[n-1], v)
 }
 
-// Take moves every value of o into s.
-func (s *Series) Take(o *Series) {
-	s.chunks = append(s.chunks, o.chunks...)
-	o.chunks = nil
-}
-
 // Len is how many values s holds.
 func (s *Series) Len() int {
 	n := 0

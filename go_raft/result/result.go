@@ -3,7 +3,7 @@
 package result
 
 import (
-	"bufio"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -43,55 +43,43 @@ type Usage struct {
 	MaxRSSKb int     `json:"max_rss_kb"`
 }
 
-func rusage() syscall.Rusage {
+// rusage is this process's user and system CPU seconds and its ru_maxrss.
+func rusage() (user, sys float64, maxRSSKb int) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru
+	seconds := func(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+	return seconds(ru.Utime), seconds(ru.Stime), int(ru.Maxrss)
 }
 
-func seconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
-
-// ProcessUsage is Usage now.
+// ProcessUsage is Usage now. The peak resident set is VmHWM; ru_maxrss is
+// only the fallback: Linux carries it across exec, so a driver spawned by a
+// large harness would report the harness's peak.
 func ProcessUsage() Usage {
-	ru := rusage()
-	return Usage{recorder.RoundTo(seconds(ru.Utime), 6), recorder.RoundTo(seconds(ru.Stime), 6), PeakRSSKb()}
+	user, sys, maxRSSKb := rusage()
+	if hwm, ok := procStatus("VmHWM"); ok {
+		maxRSSKb = hwm
+	}
+	return Usage{recorder.RoundTo(user, 6), recorder.RoundTo(sys, 6), maxRSSKb}
 }
 
 // CPUSeconds is the CPU time, user and system, this process has used so far.
 func CPUSeconds() float64 {
-	ru := rusage()
-	return seconds(ru.Utime) + seconds(ru.Stime)
+	user, sys, _ := rusage()
+	return user + sys
 }
 
-// procStatus reads one "Key: value ..." field of /proc/self/status.
+// procStatus reads the number in one "Key: number ..." line of /proc/self/status.
 func procStatus(key string) (int, bool) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	for s := bufio.NewScanner(f); s.Scan(); {
-		if rest, ok := strings.CutPrefix(s.Text(), key+":"); ok {
-			v, err := strconv.Atoi(strings.Fields(rest + " 0")[0])
-			return v, err == nil
-		}
-	}
-	return 0, false
+	text, _ := os.ReadFile("/proc/self/status") // unreadable: key is not found
+	_, rest, found := strings.Cut(string(text), "\n"+key+":")
+	var v int
+	_, err := fmt.Sscan(rest, &v)
+	return v, found && err == nil
 }
 
 // RSSKb is this process's resident set now (VmRSS); ok is false when
 // /proc/self/status cannot tell.
 func RSSKb() (kb int, ok bool) { return procStatus("VmRSS") }
-
-// PeakRSSKb is this process's peak resident set (VmHWM). ru_maxrss is only
-// the fallback: Linux carries it across exec, so a driver spawned by a large
-// harness would report the harness's peak.
-func PeakRSSKb() int {
-	if v, ok := procStatus("VmHWM"); ok {
-		return v
-	}
-	return int(rusage().Maxrss)
-}
 
 // OSThreads is the number of OS threads of this process now (0 if unknown).
 func OSThreads() int {
