@@ -7,137 +7,117 @@ import (
 	"raftbench/go_raft/scenario"
 )
 
-// WaitKind is what a Script waits for.
+// WaitKind is what a script waits for.
 type WaitKind int
 
 const (
 	Sleep  WaitKind = iota // until Wait.Until
 	Leader                 // a leader of a term above Wait.AfterTerm
 	Acks                   // the scenario's commands acknowledged
-	Done                   // nothing more: the trial is over
 )
 
-// Wait is what a Script waits for before its next step.
+// Wait is what the script waits for before its next step.
 type Wait struct {
 	Kind      WaitKind
 	Until     int64
 	AfterTerm int
+	Timeout   string // why the trial fails if the wait outlasts timeout_ms; "": it did not finish
 }
 
-// Runner is what a runtime does at a Script's word.
+// TimeoutReason is the trial's error when w outlasts timeout_ms.
+func (w Wait) TimeoutReason() string {
+	if w.Timeout == "" {
+		return "timeout: scenario did not finish within timeout_ms"
+	}
+	return w.Timeout
+}
+
+// Runner is what a runtime does at the script's word.
 type Runner interface {
 	Faults
 	StartClients(leader int)
 	StopClients()
+	// Wait returns once w is over, with the time then and the leader a
+	// Leader wait found; ok is false when the trial ended first.
+	Wait(w Wait) (now int64, leader int, ok bool)
 }
 
-// Script is the scenario's controller, written once: a chain of steps, each
-// ending in what it waits for next. The simulator resumes it from events, the
-// goroutine runtime after blocking on each Wait, so both measure alike.
-type Script struct {
-	c       *Cluster
-	rt      Runner
-	next    func(now int64, leader int) Wait
-	timeout string // why the trial fails if the current wait outlasts it
-	crashed int    // the failover under way: the crashed leader, when
-	crashUs int64
-}
-
-// NewScript is c's script, carried out by rt.
-func NewScript(c *Cluster, rt Runner) *Script { return &Script{c: c, rt: rt} }
-
-// Start is the first wait: for a leader.
-func (s *Script) Start() Wait {
-	s.next, s.timeout = s.begin, "timeout: no leader elected within timeout_ms"
-	return Wait{Kind: Leader}
-}
-
-// Resume takes the next step at now, once the last wait is over; leader is
-// the one a Leader wait found.
-func (s *Script) Resume(now int64, leader int) Wait {
-	s.timeout = "timeout: scenario did not finish within timeout_ms"
-	return s.next(now, leader)
-}
-
-// TimeoutReason is the trial's error when the current wait outlasts timeout_ms.
-func (s *Script) TimeoutReason() string { return s.timeout }
-
-func (s *Script) sleep(until int64, next func(now int64, leader int) Wait) Wait {
-	s.next = next
-	return Wait{Kind: Sleep, Until: until}
-}
-
-func (s *Script) done(int64, int) Wait { return Wait{Kind: Done} }
-
-// begin starts what the scenario's kind measures, once a leader exists.
-func (s *Script) begin(now int64, leader int) Wait {
-	sc := s.c.Scenario
+// Script is the scenario's controller, written once as straight-line code:
+// the goroutine runtime blocks in each Wait, the simulator runs the script
+// as a coroutine and resumes it from events, so both measure alike.
+func (c *Cluster) Script(rt Runner) {
+	now, leader, ok := rt.Wait(Wait{Kind: Leader, Timeout: "timeout: no leader elected within timeout_ms"})
+	if !ok {
+		return
+	}
+	sc := c.Scenario
 	switch sc.Kind {
 	case "election":
-		return s.sleep(now+scenario.Us(sc.ObserveMs), s.done)
+		rt.Wait(Wait{Kind: Sleep, Until: now + scenario.Us(sc.ObserveMs)})
 	case "replication":
-		s.c.setWindow(0, now)
-		s.rt.StartClients(leader)
+		c.setWindow(0, now)
+		rt.StartClients(leader)
+		w := Wait{Kind: Sleep, Until: now + scenario.Us(sc.DurationMs)}
 		if sc.Commands != nil {
-			s.next = s.stopClients
-			return Wait{Kind: Acks}
+			w = Wait{Kind: Acks}
 		}
-		return s.sleep(now+scenario.Us(sc.DurationMs), s.stopClients)
+		if now, _, ok = rt.Wait(w); !ok {
+			return
+		}
+		// The clients' window ends at the last ack when the commands end
+		// it, else now. The followers then have two heartbeats to catch up.
+		rt.StopClients()
+		end := now
+		if sc.Commands != nil {
+			_, end = c.Recorder.AckCount()
+		}
+		c.setWindow(1, end)
+		rt.Wait(Wait{Kind: Sleep, Until: now + 2*scenario.Us(sc.HeartbeatMs)})
+	default:
+		c.failovers(rt, now)
 	}
-	return s.settle(now, leader)
 }
 
-// stopClients ends the clients' window: at the last ack when the commands
-// end it, else now. The followers then have two heartbeats to catch up.
-func (s *Script) stopClients(now int64, _ int) Wait {
-	s.rt.StopClients()
-	end := now
-	if s.c.Scenario.Commands != nil {
-		_, end = s.c.Recorder.AckCount()
+// failovers is section 9.3's method: let the leader settle, crash it at a
+// random point of a heartbeat interval, and time how long until a leader of
+// a higher term exists; then restart it.
+func (c *Cluster) failovers(rt Runner, now int64) {
+	sc, ok := c.Scenario, true
+	for {
+		if now, _, ok = rt.Wait(Wait{Kind: Sleep, Until: now + scenario.Us(sc.SettleMs)}); !ok {
+			return
+		}
+		arm := c.ControlRng.UniformInt(0, scenario.Us(sc.HeartbeatMs)-1)
+		if now, _, ok = rt.Wait(Wait{Kind: Sleep, Until: now + arm}); !ok {
+			return
+		}
+		crashed, term, _ := c.Recorder.KnownLeader()
+		if crashed == raft.None { // faults left no leader: crash the next one
+			if now, _, ok = rt.Wait(Wait{Kind: Leader, AfterTerm: -1}); !ok {
+				return
+			}
+			continue
+		}
+		crashUs := now
+		rt.Crash(crashed)
+		reason := fmt.Sprintf("timeout: no new leader after crash %d", c.FailoversDone()+1)
+		if now, _, ok = rt.Wait(Wait{Kind: Leader, AfterTerm: term, Timeout: reason}); !ok {
+			return
+		}
+		_, _, leaderUs := c.Recorder.KnownLeader()
+		c.Recorder.Failover(leaderUs - crashUs)
+		c.mu.Lock()
+		c.failoversDone++
+		c.mu.Unlock()
+		// A step of its own, not inside the new leader's Ready.
+		if now, _, ok = rt.Wait(Wait{Kind: Sleep, Until: now}); !ok {
+			return
+		}
+		if !rt.Up(crashed) {
+			rt.Restart(crashed)
+		}
+		if c.FailoversDone() >= sc.Failovers {
+			return
+		}
 	}
-	s.c.setWindow(1, end)
-	return s.sleep(now+2*scenario.Us(s.c.Scenario.HeartbeatMs), s.done)
-}
-
-// settle, arm, crash, failedOver and restart are section 9.3's method: let
-// the leader settle, crash it at a random point of a heartbeat interval, and
-// time how long until a leader of a higher term exists.
-func (s *Script) settle(now int64, _ int) Wait {
-	return s.sleep(now+scenario.Us(s.c.Scenario.SettleMs), s.arm)
-}
-
-func (s *Script) arm(now int64, _ int) Wait {
-	return s.sleep(now+s.c.ControlRng.UniformInt(0, scenario.Us(s.c.Scenario.HeartbeatMs)-1), s.crash)
-}
-
-func (s *Script) crash(now int64, _ int) Wait {
-	leader, term, _ := s.c.Recorder.KnownLeader()
-	if leader == raft.None { // faults left no leader: crash the next one
-		s.next = s.settle
-		return Wait{Kind: Leader, AfterTerm: -1}
-	}
-	s.crashed, s.crashUs = leader, now
-	s.rt.Crash(leader)
-	s.next = s.failedOver
-	s.timeout = fmt.Sprintf("timeout: no new leader after crash %d", s.c.FailoversDone()+1)
-	return Wait{Kind: Leader, AfterTerm: term}
-}
-
-func (s *Script) failedOver(now int64, _ int) Wait {
-	_, _, leaderUs := s.c.Recorder.KnownLeader()
-	s.c.Recorder.Failover(leaderUs - s.crashUs)
-	s.c.mu.Lock()
-	s.c.failoversDone++
-	s.c.mu.Unlock()
-	return s.sleep(now, s.restart) // a step of its own, not inside the new leader's Ready
-}
-
-func (s *Script) restart(now int64, leader int) Wait {
-	if !s.rt.Up(s.crashed) {
-		s.rt.Restart(s.crashed)
-	}
-	if s.c.FailoversDone() >= s.c.Scenario.Failovers {
-		return Wait{Kind: Done}
-	}
-	return s.settle(now, leader)
 }

@@ -273,7 +273,7 @@ func (c *Trial) execute() {
 	c.nodesMu.Unlock()
 	spawn(&c.workers, c.faultScript)
 	c.sample()
-	c.script()
+	c.Script(scripted{c})
 	c.freeze()
 	c.workers.Wait() // no crash or restart races with what follows
 	c.nodesMu.Lock()

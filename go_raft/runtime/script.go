@@ -1,7 +1,8 @@
 package runtime
 
-// The scripts: the shared one (host.Script) on the calling goroutine, and the
-// fault schedule on one more; each blocks on what it waits for.
+// The scripts: the shared one (host.Cluster.Script) on the calling
+// goroutine, and the fault schedule on one more; each blocks on what it
+// waits for.
 
 import (
 	"raftbench/go_raft/host"
@@ -9,29 +10,26 @@ import (
 	"raftbench/go_raft/scenario"
 )
 
-// script carries out the shared script; a wait that outlasts the trial
-// fails it.
-func (c *Trial) script() {
-	s := host.NewScript(c.Cluster, scripted{c})
-	for w := s.Start(); w.Kind != host.Done; {
-		leader, ok := raft.None, true
-		switch w.Kind {
-		case host.Sleep:
-			ok = c.sleepUntil(c.limit, w.Until)
-		case host.Leader:
-			leader, ok = c.waitLeader(w.AfterTerm)
-		case host.Acks:
-			for acks, _ := c.Recorder.AckCount(); ok && acks < *c.Scenario.Commands; acks, _ = c.Recorder.AckCount() {
-				ok = c.sleepUntil(c.limit, c.now()+max(scenario.Us(c.Scenario.HeartbeatMs)/10, 1))
-			}
+// Wait blocks until w is over (host.Runner); a wait that outlasts the
+// trial fails it.
+func (c *Trial) Wait(w host.Wait) (now int64, leader int, ok bool) {
+	leader, ok = raft.None, true
+	switch w.Kind {
+	case host.Sleep:
+		ok = c.sleepUntil(c.limit, w.Until)
+	case host.Leader:
+		leader, ok = c.waitLeader(w.AfterTerm)
+	case host.Acks:
+		for acks, _ := c.Recorder.AckCount(); ok && acks < *c.Scenario.Commands; acks, _ = c.Recorder.AckCount() {
+			ok = c.sleepUntil(c.limit, c.now()+max(scenario.Us(c.Scenario.HeartbeatMs)/10, 1))
 		}
-		if !ok {
-			c.Fail(s.TimeoutReason())
-			return
-		}
-		c.sample()
-		w = s.Resume(c.now(), leader)
 	}
+	if !ok {
+		c.Fail(w.TimeoutReason())
+		return c.now(), raft.None, false
+	}
+	c.sample()
+	return c.now(), leader, true
 }
 
 // scripted is the trial as the script sees it: a crash or a restart holds

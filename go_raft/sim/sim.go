@@ -15,6 +15,7 @@ package sim
 
 import (
 	"bufio"
+	"iter"
 
 	"raftbench/go_raft/client"
 	"raftbench/go_raft/filestore"
@@ -26,23 +27,6 @@ import (
 	"raftbench/go_raft/scenario"
 	"raftbench/go_raft/timeq"
 )
-
-// Event kinds, in the order of py_raft/sim/sim.py.
-const (
-	kindDeliver = iota
-	kindTimer
-	kindFault
-	kindClient
-	kindClientTimeout
-	kindControl
-)
-
-// event is one queue entry; a and b are the kind's arguments.
-type event struct {
-	kind int
-	a, b int
-	msg  raft.Message
-}
 
 // simClient is one client and where its request waits.
 type simClient struct {
@@ -56,16 +40,21 @@ type simClient struct {
 // Sim is one simulated trial.
 type Sim struct {
 	*host.Cluster
-	Now           int64
-	queue         timeq.Queue[event]
-	Events        int
-	hosts         []*host.Host // nil: crashed
-	hooks         host.Hooks
-	timerAt       []int64 // each node's one timer event; -1: none
-	clients       []*simClient
-	clientsOn     bool
-	script        *host.Script
+	Now       int64
+	queue     timeq.Queue[func()] // the events
+	Events    int
+	hosts     []*host.Host // nil: crashed
+	hooks     host.Hooks
+	timerAt   []int64 // each node's one timer event; -1: none
+	clientsOn bool
+	// The script runs as a coroutine (iter.Pull): next runs it to its next
+	// wait, which Wait hands over through yield.
+	next          func() (host.Wait, bool)
+	stop          func()
+	yield         func(host.Wait) bool
 	wait          host.Wait // what the script waits for
+	done          bool      // the script has returned
+	leader        int       // what a Leader wait found
 	wakeup        int       // the control event that ends a Sleep or Acks wait
 	faultsWaiting []int     // due faults held back by the first, which waits for a leader
 	Violation     error     // the first broken Figure 3 property; the run stops on it
@@ -86,33 +75,42 @@ func New(sc *scenario.Scenario, trace *bufio.Writer, check bool) (*Sim, error) {
 		s.timerAt[i] = -1
 		s.hosts[i] = s.NewHost(i, 0, s.hooks)
 	}
-	s.script = host.NewScript(s.Cluster, s)
-	s.wait = s.script.Start()
+	s.next, s.stop = iter.Pull(func(yield func(host.Wait) bool) {
+		s.yield = yield
+		s.Script(s)
+	})
+	s.wait, _ = s.next()
 	return s, nil
 }
 
-func (s *Sim) push(t int64, kind, a, b int, msg raft.Message) {
-	s.queue.Push(t, event{kind, a, b, msg})
+// Wait hands w to the event loop and returns when an event ends it
+// (host.Runner); ok is false when the run ended first.
+func (s *Sim) Wait(w host.Wait) (now int64, leader int, ok bool) {
+	if !s.yield(w) {
+		return s.Now, raft.None, false
+	}
+	return s.Now, s.leader, true
 }
 
 // Run simulates until the scenario is done, the time limit or a violation.
 func (s *Sim) Run() {
+	defer s.stop()
 	for i := range s.hosts {
 		s.scheduleTimer(i)
 	}
 	for i, f := range s.Scenario.Faults {
-		s.push(scenario.Us(f.AtMs), kindFault, i, 0, nil)
+		s.queue.Push(scenario.Us(f.AtMs), func() { s.faultsDue(i) })
 	}
 	limit := scenario.Us(s.Scenario.TimeoutMs)
-	for s.queue.Len() > 0 && s.wait.Kind != host.Done && s.Violation == nil {
-		t, e := s.queue.Pop()
+	for s.queue.Len() > 0 && !s.done && s.Violation == nil {
+		t, event := s.queue.Pop()
 		if t > limit {
-			s.Fail(s.script.TimeoutReason())
+			s.Fail(s.wait.TimeoutReason())
 			break
 		}
 		s.Now = t
 		s.Events++
-		s.dispatch(e)
+		event()
 		if s.hooks.Check != nil {
 			s.Violation = s.hooks.Check.Violation
 		}
@@ -125,37 +123,18 @@ func (s *Sim) Run() {
 	s.Close()
 }
 
-func (s *Sim) dispatch(e event) {
-	switch e.kind {
-	case kindDeliver:
-		if h := s.hosts[e.a]; h != nil {
-			h.Step(e.msg, s.Now)
-			s.scheduleTimer(e.a)
-		}
-	case kindTimer:
-		if node := e.a; e.b == s.Incarnations[node] && s.timerAt[node] == s.Now {
-			s.timerAt[node] = -1
-			s.hosts[node].Tick(s.Now)
-			s.scheduleTimer(node)
-		}
-	case kindFault:
-		s.faultsDue(e.a)
-	case kindClient:
-		s.request(s.clients[e.a])
-	case kindClientTimeout:
-		s.timeout(s.clients[e.a], e.b)
-	default:
-		if e.a == s.wakeup {
-			s.advance(raft.None)
+func (s *Sim) send(src int, msgs []raft.Envelope) {
+	for _, m := range msgs {
+		if delay, ok := s.Network.Delay(src, m.To); ok {
+			s.queue.Push(s.Now+delay, func() { s.deliver(m.To, m.Msg) })
 		}
 	}
 }
 
-func (s *Sim) send(src int, msgs []raft.Envelope) {
-	for _, m := range msgs {
-		if delay, ok := s.Network.Delay(src, m.To); ok {
-			s.push(s.Now+delay, kindDeliver, m.To, 0, m.Msg)
-		}
+func (s *Sim) deliver(node int, msg raft.Message) {
+	if h := s.hosts[node]; h != nil {
+		h.Step(msg, s.Now)
+		s.scheduleTimer(node)
 	}
 }
 
@@ -164,10 +143,20 @@ func (s *Sim) send(src int, msgs []raft.Envelope) {
 // re-armed then: cheaper than one queue entry per heartbeat received.
 func (s *Sim) scheduleTimer(node int) {
 	if h := s.hosts[node]; h != nil {
+		incarnation := s.Incarnations[node]
 		if deadline := h.Core.NextDeadline(); s.timerAt[node] == -1 || deadline < s.timerAt[node] {
 			s.timerAt[node] = deadline
-			s.push(deadline, kindTimer, node, s.Incarnations[node], nil)
+			s.queue.Push(deadline, func() { s.tick(node, incarnation) })
 		}
+	}
+}
+
+// tick is node's timer event, if it is still the one pending.
+func (s *Sim) tick(node, incarnation int) {
+	if incarnation == s.Incarnations[node] && s.timerAt[node] == s.Now {
+		s.timerAt[node] = -1
+		s.hosts[node].Tick(s.Now)
+		s.scheduleTimer(node)
 	}
 }
 
@@ -231,7 +220,7 @@ func (s *Sim) request(c *simClient) {
 	r := &host.Request{Cmd: cmd, Answer: func(o client.Outcome, hint int) { s.answer(c, attempt, o, hint) }}
 	if index, ok := h.Propose(r, s.Payload, s.Now); ok {
 		c.request, c.node, c.index = r, node, index
-		s.push(s.Now+scenario.Us(s.Scenario.ClientTimeoutMs), kindClientTimeout, c.ID, attempt, nil)
+		s.queue.Push(s.Now+scenario.Us(s.Scenario.ClientTimeoutMs), func() { s.timeout(c, attempt) })
 		h.Flush(s.Now)
 		s.scheduleTimer(node)
 	}
@@ -239,7 +228,7 @@ func (s *Sim) request(c *simClient) {
 
 // resume hands c the outcome of its request and schedules its next one.
 func (s *Sim) resume(c *simClient, o client.Outcome, hint int) {
-	s.push(s.Now+c.Outcome(o, hint, s.Up), kindClient, c.ID, 0, nil)
+	s.queue.Push(s.Now+c.Outcome(o, hint, s.Up), func() { s.request(c) })
 }
 
 func (s *Sim) answer(c *simClient, attempt int, o client.Outcome, hint int) {
@@ -252,7 +241,7 @@ func (s *Sim) answer(c *simClient, attempt int, o client.Outcome, hint int) {
 		if s.wait.Kind == host.Acks {
 			wakeup = s.wakeup
 		}
-		s.push(s.Now, kindControl, wakeup, 0, nil)
+		s.queue.Push(s.Now, func() { s.wake(wakeup) })
 	}
 	s.resume(c, o, hint)
 }
@@ -274,7 +263,7 @@ func (s *Sim) timeout(c *simClient, attempt int) {
 // resumed here, inside the new leader's Ready.
 func (s *Sim) onLeader(node, term int) {
 	if len(s.faultsWaiting) > 0 { // after this node's flush, not inside it
-		s.push(s.Now, kindFault, -1, 0, nil)
+		s.queue.Push(s.Now, func() { s.faultsDue(-1) })
 	}
 	if s.wait.Kind == host.Leader && term > s.wait.AfterTerm {
 		s.advance(node)
@@ -283,10 +272,20 @@ func (s *Sim) onLeader(node, term int) {
 
 // advance runs the script's next step and arranges for the end of its wait.
 func (s *Sim) advance(leader int) {
-	s.wait = s.script.Resume(s.Now, leader)
+	s.leader = leader
+	w, ok := s.next()
+	s.wait, s.done = w, !ok
 	s.wakeup++
-	if s.wait.Kind == host.Sleep {
-		s.push(s.wait.Until, kindControl, s.wakeup, 0, nil)
+	if wakeup := s.wakeup; !s.done && s.wait.Kind == host.Sleep {
+		s.queue.Push(s.wait.Until, func() { s.wake(wakeup) })
+	}
+}
+
+// wake is a control event: it ends the wait it was pushed for, if that
+// wait is still on.
+func (s *Sim) wake(wakeup int) {
+	if wakeup == s.wakeup {
+		s.advance(raft.None)
 	}
 }
 
@@ -295,9 +294,8 @@ func (s *Sim) StartClients(leader int) {
 	sc := s.Scenario
 	s.clientsOn = true
 	for i := range sc.Clients {
-		c := client.New(i, leader, sc.Nodes, s.Network.LatencyUs, scenario.Us(sc.ClientRetryMs))
-		s.clients = append(s.clients, &simClient{Client: c})
-		s.push(s.Now+c.HopUs, kindClient, i, 0, nil)
+		c := &simClient{Client: client.New(i, leader, sc.Nodes, s.Network.LatencyUs, scenario.Us(sc.ClientRetryMs))}
+		s.queue.Push(s.Now+c.HopUs, func() { s.request(c) })
 	}
 }
 
