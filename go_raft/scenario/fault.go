@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 
@@ -28,6 +30,20 @@ func (r NodeRef) MarshalJSON() ([]byte, error) {
 		return []byte(`"leader"`), nil
 	}
 	return strconv.AppendInt(nil, int64(r), 10), nil
+}
+
+// UnmarshalJSON reads "leader" or a node id.
+func (r *NodeRef) UnmarshalJSON(b []byte) error {
+	var id int
+	if string(b) != "null" && json.Unmarshal(b, &id) == nil && id >= 0 {
+		*r = NodeRef(id)
+		return nil
+	}
+	if name := ""; json.Unmarshal(b, &name) != nil || name != "leader" {
+		return errors.New(`not a node id or "leader"`)
+	}
+	*r = Leader
+	return nil
 }
 
 // Op is what a fault does once it is resolved.

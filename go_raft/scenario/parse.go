@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -24,6 +23,11 @@ func (e *Error) Error() string { return e.Field + ": " + e.Problem }
 
 // Parse reads a scenario from JSON, fills in every default and checks every
 // field; the first bad one is an *Error.
+//
+// The members are decoded one at a time, in the Python driver's checking
+// order, rather than the whole object into a struct: encoding/json matches
+// keys regardless of case, leaves a field alone for null as for a missing
+// key, and reports type errors in the text's order.
 func Parse(data []byte) (*Scenario, error) {
 	var raw json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -33,15 +37,15 @@ func Parse(data []byte) (*Scenario, error) {
 		return nil, &Error{"scenario", fmt.Sprintf("not valid JSON (%v)", err)}
 	}
 	var p parser
-	sc := p.scenario(raw)
+	sc := p.scenario(p.object(raw, "scenario", "", scenarioKeys))
 	if p.err != nil {
 		return nil, p.err
 	}
 	return sc, nil
 }
 
-// parser reads decoded JSON. Its first error sticks and later reads do
-// nothing, so that a parse reads as the list of fields in checking order.
+// parser's first error sticks and later reads do nothing, so that a parse
+// reads as the list of fields in checking order.
 type parser struct{ err error }
 
 func (p *parser) fail(field, format string, args ...any) {
@@ -50,19 +54,17 @@ func (p *parser) fail(field, format string, args ...any) {
 	}
 }
 
-// object is a JSON object's members; where is its fields' prefix.
+// object is a JSON object's members; where prefixes their fields' names.
 type object struct {
 	where   string
 	members map[string]json.RawMessage
 }
 
-// object reads v as an object with only known keys. An unknown one, the
-// first in the text, is the error before any value is looked at.
-func (p *parser) object(v json.RawMessage, name string, known ...string) object {
-	o := object{name + ".", map[string]json.RawMessage{}}
-	if name == "scenario" {
-		o.where = ""
-	}
+// object reads v, called name, as an object with only known keys. An
+// unknown one, the first in the text, is the error before any value is
+// looked at, and keys match exactly.
+func (p *parser) object(v json.RawMessage, name, where string, known []string) object {
+	o := object{where, map[string]json.RawMessage{}}
 	dec := json.NewDecoder(bytes.NewReader(v))
 	if tok, _ := dec.Token(); tok != json.Delim('{') {
 		p.fail(name, "must be an object")
@@ -70,220 +72,150 @@ func (p *parser) object(v json.RawMessage, name string, known ...string) object 
 	}
 	for dec.More() { // v is valid JSON: it was decoded once already
 		tok, _ := dec.Token()
-		if key := tok.(string); !slices.Contains(known, key) {
-			p.fail(o.where+key, "unknown field")
+		key := tok.(string)
+		if !slices.Contains(known, key) {
+			p.fail(where+key, "unknown field")
 		}
 		var value json.RawMessage
 		_ = dec.Decode(&value)
-		o.members[tok.(string)] = value
+		o.members[key] = value
 	}
 	return o
 }
 
-// shown is v as an error message shows it, on one line.
-func shown(v json.RawMessage) string { return strings.Join(strings.Fields(string(v)), " ") }
+// rule is what a member must be: a JSON value of T (a Go int refuses 2.0,
+// true and "2") for which ok holds, described by want.
+type rule[T any] struct {
+	want string
+	ok   func(T) bool
+	null bool // null is allowed, and leaves the default
+}
 
-// integer reads o's key, if present, into *dst: an integer in [lo, hi].
-func integer[T ~int | ~int64](p *parser, o object, key string, dst *T, lo, hi int64) {
-	if v, ok := o.members[key]; ok {
-		i, err := strconv.ParseInt(string(v), 10, 64) // refuses 2.0, true and "2"
-		if err != nil || i < lo || i > hi {
-			p.fail(o.where+key, "must be an integer in [%d, %d], got %s", lo, hi, shown(v))
-		}
-		*dst = T(i)
+// get decodes o's member key, if present, into *dst by r.
+func get[T any](p *parser, o object, key string, dst *T, r rule[T]) {
+	v, present := o.members[key]
+	if !present || p.err != nil || r.null && string(v) == "null" {
+		return
+	}
+	var x *T
+	if json.Unmarshal(v, &x) != nil || x == nil || !r.ok(*x) {
+		shown := strings.Join(strings.Fields(string(v)), " ") // on one line
+		p.fail(o.where+key, "must be %s, got %s", r.want, shown)
+		return
+	}
+	*dst = *x
+}
+
+// required fails unless o has key.
+func (p *parser) required(o object, key, want string) {
+	if _, ok := o.members[key]; !ok {
+		p.fail(o.where+key, "required, %s", want)
 	}
 }
 
-// number reads o's key, if present, into *dst: a finite number >= lo.
-func (p *parser) number(o object, key string, dst *float64, lo float64) {
-	if v, ok := o.members[key]; ok {
-		f, isNum := numeral(v)
-		if !isNum || f < lo || math.IsInf(f, 0) {
-			p.fail(o.where+key, "must be a finite number >= %g, got %s", lo, shown(v))
-		}
-		*dst = f
-	}
+func integer[T ~int | ~int64](lo, hi T) rule[T] {
+	return rule[T]{fmt.Sprintf("an integer in [%d, %d]", lo, hi), func(x T) bool { return lo <= x && x <= hi }, false}
 }
 
-// numeral is v as a number, if it is one; 1e400 is +Inf, as in Python.
-func numeral(v json.RawMessage) (float64, bool) {
-	if v[0] != '-' && (v[0] < '0' || v[0] > '9') {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(string(v), 64)
-	return f, err == nil || errors.Is(err, strconv.ErrRange)
+// number is a finite number at least lo: encoding/json refuses 1e400.
+func number(lo float64) rule[float64] {
+	return rule[float64]{fmt.Sprintf("a finite number >= %g", lo), func(x float64) bool { return x >= lo }, false}
 }
 
-// text is v as a string, if it is one.
-func text(v json.RawMessage) (string, bool) {
-	var s string
-	return s, len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil
+func oneOf[T ~string](choices ...string) rule[T] {
+	return rule[T]{"one of " + strings.Join(choices, ", "), func(s T) bool { return slices.Contains(choices, string(s)) }, false}
 }
 
-// span reads v as [min, max] with 0 < min <= max.
-func span(v json.RawMessage) ([2]float64, bool) {
-	var pair []json.RawMessage
-	if json.Unmarshal(v, &pair) != nil || len(pair) != 2 {
-		return [2]float64{}, false
-	}
-	lo, ok1 := numeral(pair[0])
-	hi, ok2 := numeral(pair[1])
-	return [2]float64{lo, hi}, ok1 && ok2 && 0 < lo && lo <= hi
+var span = rule[Span]{"[min, max] with 0 < min <= max", func(s Span) bool { return 0 < s[0] && s[0] <= s[1] }, false}
+
+// orNull is r for a member that may be null, which leaves it nil.
+func orNull[T any](r rule[T]) rule[*T] {
+	return rule[*T]{"null or " + r.want, func(x *T) bool { return r.ok(*x) }, true}
 }
+
+var scenarioKeys = []string{"kind", "nodes", "seed", "election_timeout_ms", "heartbeat_ms", "network",
+	"observe_ms", "failovers", "settle_ms", "clients", "commands", "duration_ms", "payload_bytes",
+	"max_batch_entries", "client_retry_ms", "client_timeout_ms", "faults", "timeout_ms",
+	"first_election_timeout_ms", "inbox_capacity", "memory_limit_mb", "snapshot_entries", "storage",
+	"storage_dir", "transport", "node_impls"}
 
 // scenario checks the fields in the Python driver's order.
-func (p *parser) scenario(raw json.RawMessage) *Scenario {
-	o := p.object(raw, "scenario", "kind", "nodes", "seed", "election_timeout_ms", "heartbeat_ms",
-		"network", "observe_ms", "failovers", "settle_ms", "clients", "commands", "duration_ms",
-		"payload_bytes", "max_batch_entries", "client_retry_ms", "client_timeout_ms", "faults",
-		"timeout_ms", "first_election_timeout_ms", "inbox_capacity", "memory_limit_mb",
-		"snapshot_entries", "storage", "storage_dir", "transport", "node_impls")
+func (p *parser) scenario(o object) *Scenario {
 	sc := Default()
-	kinds := []string{"election", "failover", "replication"}
-	if v, ok := o.members["kind"]; ok {
-		if sc.Kind, ok = text(v); !ok || !slices.Contains(kinds, sc.Kind) {
-			p.fail("kind", "must be one of %s, got %s", strings.Join(kinds, ", "), shown(v))
-		}
-	}
-	integer(p, o, "nodes", &sc.Nodes, 1, MaxNodes)
-	if v, ok := o.members["election_timeout_ms"]; ok {
-		if sc.ElectionTimeoutMs, ok = span(v); !ok {
-			p.fail("election_timeout_ms", "must be [min, max] with 0 < min <= max")
-		}
-	}
-	if v, ok := o.members["first_election_timeout_ms"]; ok && string(v) != "null" {
-		first, ok := span(v)
-		if !ok {
-			p.fail("first_election_timeout_ms", "must be null or [min, max] with 0 < min <= max")
-		}
-		sc.FirstElectionTimeoutMs = &first
-	}
-	p.number(o, "heartbeat_ms", &sc.HeartbeatMs, 0.001)
+	get(p, o, "kind", &sc.Kind, oneOf[string]("election", "failover", "replication"))
+	get(p, o, "nodes", &sc.Nodes, integer(1, MaxNodes))
+	get(p, o, "election_timeout_ms", &sc.ElectionTimeoutMs, span)
+	get(p, o, "first_election_timeout_ms", &sc.FirstElectionTimeoutMs, orNull(span))
+	get(p, o, "heartbeat_ms", &sc.HeartbeatMs, number(0.001))
 	if p.err == nil && sc.HeartbeatMs >= sc.ElectionTimeoutMs[0] {
 		p.fail("heartbeat_ms", "must be below election_timeout_ms[0]")
 	}
-	if v, ok := o.members["commands"]; ok && string(v) != "null" {
-		sc.Commands = new(int)
-		integer(p, o, "commands", sc.Commands, 1, 1_000_000_000)
-	}
-	integer(p, o, "seed", &sc.Seed, 0, math.MaxInt64)
+	get(p, o, "commands", &sc.Commands, orNull(integer(1, 1_000_000_000)))
+	get(p, o, "seed", &sc.Seed, integer[int64](0, math.MaxInt64))
 	if v, ok := o.members["network"]; ok {
-		n := p.object(v, "network", "latency_ms", "jitter_ms", "drop_rate")
-		p.number(n, "latency_ms", &sc.Network.LatencyMs, 0.001)
-		p.number(n, "jitter_ms", &sc.Network.JitterMs, 0)
-		p.number(n, "drop_rate", &sc.Network.DropRate, 0)
-		if sc.Network.DropRate >= 1 {
-			p.fail("network.drop_rate", "must be in [0, 1), got %g", sc.Network.DropRate)
-		}
+		n := p.object(v, "network", "network.", []string{"latency_ms", "jitter_ms", "drop_rate"})
+		get(p, n, "latency_ms", &sc.Network.LatencyMs, number(0.001))
+		get(p, n, "jitter_ms", &sc.Network.JitterMs, number(0))
+		get(p, n, "drop_rate", &sc.Network.DropRate, rule[float64]{"in [0, 1)", func(x float64) bool { return 0 <= x && x < 1 }, false})
 	}
-	p.number(o, "observe_ms", &sc.ObserveMs, 0)
-	integer(p, o, "failovers", &sc.Failovers, 1, 100_000)
-	p.number(o, "settle_ms", &sc.SettleMs, 0)
-	integer(p, o, "clients", &sc.Clients, 0, 100_000)
-	p.number(o, "duration_ms", &sc.DurationMs, 0)
-	integer(p, o, "payload_bytes", &sc.PayloadBytes, 0, 1<<20)
-	integer(p, o, "max_batch_entries", &sc.MaxBatchEntries, 1, 1<<20)
-	p.number(o, "client_retry_ms", &sc.ClientRetryMs, 0.001)
-	p.number(o, "client_timeout_ms", &sc.ClientTimeoutMs, 0.001)
+	get(p, o, "observe_ms", &sc.ObserveMs, number(0))
+	get(p, o, "failovers", &sc.Failovers, integer(1, 100_000))
+	get(p, o, "settle_ms", &sc.SettleMs, number(0))
+	get(p, o, "clients", &sc.Clients, integer(0, 100_000))
+	get(p, o, "duration_ms", &sc.DurationMs, number(0))
+	get(p, o, "payload_bytes", &sc.PayloadBytes, integer(0, 1<<20))
+	get(p, o, "max_batch_entries", &sc.MaxBatchEntries, integer(1, 1<<20))
+	get(p, o, "client_retry_ms", &sc.ClientRetryMs, number(0.001))
+	get(p, o, "client_timeout_ms", &sc.ClientTimeoutMs, number(0.001))
 	if v, ok := o.members["faults"]; ok {
 		sc.Faults = p.faults(v, sc.Nodes)
 	}
-	p.number(o, "timeout_ms", &sc.TimeoutMs, 1)
-	integer(p, o, "inbox_capacity", &sc.InboxCapacity, 0, 1_000_000_000)
-	p.number(o, "memory_limit_mb", &sc.MemoryLimitMb, 0)
-	integer(p, o, "snapshot_entries", &sc.SnapshotEntries, 0, 1_000_000_000)
-	p.storage(o, &sc)
-	p.transport(o, &sc)
+	get(p, o, "timeout_ms", &sc.TimeoutMs, number(1))
+	get(p, o, "inbox_capacity", &sc.InboxCapacity, integer(0, 1_000_000_000))
+	get(p, o, "memory_limit_mb", &sc.MemoryLimitMb, number(0))
+	get(p, o, "snapshot_entries", &sc.SnapshotEntries, integer[SnapshotEntries](0, 1_000_000_000))
+	get(p, o, "storage", &sc.Storage, oneOf[Storage]("memory", "file"))
+	get(p, o, "storage_dir", &sc.StorageDir, rule[string]{`null, or with storage "file" a directory's path`,
+		func(dir string) bool { return dir != "" && sc.Storage == "file" }, true})
+	get(p, o, "transport", &sc.Transport, oneOf[Transport]("inproc", "tcp"))
+	get(p, o, "node_impls", &sc.NodeImpls, rule[[]string]{fmt.Sprintf(`null, or with transport "tcp" a list of %d of %s, one per node`,
+		sc.Nodes, strings.Join(NodeImpls, ", ")), func(impls []string) bool {
+		return sc.Transport == "tcp" && len(impls) == sc.Nodes &&
+			!slices.ContainsFunc(impls, func(impl string) bool { return !slices.Contains(NodeImpls, impl) })
+	}, true})
 	return &sc
 }
 
-func (p *parser) storage(o object, sc *Scenario) {
-	if v, ok := o.members["storage"]; ok {
-		s, _ := text(v)
-		if sc.Storage = Storage(s); s != "memory" && s != "file" {
-			p.fail("storage", "must be one of memory, file, got %s", shown(v))
-		}
-	}
-	if v, ok := o.members["storage_dir"]; ok && string(v) != "null" {
-		switch sc.StorageDir, ok = text(v); {
-		case !ok || sc.StorageDir == "":
-			p.fail("storage_dir", "must be null or a directory's path")
-		case sc.Storage != "file":
-			p.fail("storage_dir", `only with storage "file"`)
-		}
-	}
-}
-
-func (p *parser) transport(o object, sc *Scenario) {
-	if v, ok := o.members["transport"]; ok {
-		s, _ := text(v)
-		if sc.Transport = Transport(s); s != "inproc" && s != "tcp" {
-			p.fail("transport", "must be one of inproc, tcp, got %s", shown(v))
-		}
-	}
-	v, ok := o.members["node_impls"]
-	switch {
-	case !ok || string(v) == "null":
-	case sc.Transport != "tcp":
-		p.fail("node_impls", `only with transport "tcp"`)
-	case json.Unmarshal(v, &sc.NodeImpls) != nil || len(sc.NodeImpls) != sc.Nodes ||
-		slices.ContainsFunc(sc.NodeImpls, func(impl string) bool { return !slices.Contains(NodeImpls, impl) }):
-		p.fail("node_impls", "must be a list of %d of %s, one per node", sc.Nodes, strings.Join(NodeImpls, ", "))
-	}
-}
-
+// faults reads the fault schedule, sorted by time.
 func (p *parser) faults(v json.RawMessage, nodes int) []Fault {
 	var list []json.RawMessage
 	if v[0] != '[' || json.Unmarshal(v, &list) != nil {
 		p.fail("faults", "must be a list")
 	}
+	node := rule[NodeRef]{fmt.Sprintf(`a node id in [0, %d] or "leader"`, nodes-1),
+		func(r NodeRef) bool { return r == Leader || int(r) < nodes }, false}
+	groups := rule[[][]NodeRef]{"a non-empty list of lists of " + node.want, func(groups [][]NodeRef) bool {
+		return len(groups) > 0 && !slices.ContainsFunc(groups, func(g []NodeRef) bool {
+			return g == nil || slices.ContainsFunc(g, func(r NodeRef) bool { return !node.ok(r) })
+		})
+	}, false}
 	faults := make([]Fault, len(list))
 	for i, item := range list {
-		faults[i] = p.fault(p.object(item, fmt.Sprintf("faults[%d]", i), "at_ms", "action", "node", "groups"), nodes)
+		name := fmt.Sprintf("faults[%d]", i)
+		o, f := p.object(item, name, name+".", []string{"at_ms", "action", "node", "groups"}), &faults[i]
+		p.required(o, "at_ms", "a number >= 0")
+		get(p, o, "at_ms", &f.AtMs, number(0))
+		p.required(o, "action", "partition, heal, crash or restart")
+		get(p, o, "action", &f.Action, oneOf[string]("partition", "heal", "crash", "restart"))
+		switch f.Action {
+		case "crash", "restart":
+			p.required(o, "node", node.want)
+			get(p, o, "node", &f.Node, rule[*NodeRef]{node.want, func(r *NodeRef) bool { return node.ok(*r) }, false})
+		case "partition":
+			p.required(o, "groups", groups.want)
+			get(p, o, "groups", &f.Groups, groups)
+		}
 	}
 	slices.SortStableFunc(faults, func(a, b Fault) int { return cmp.Compare(a.AtMs, b.AtMs) })
 	return faults
-}
-
-func (p *parser) fault(o object, nodes int) Fault {
-	var f Fault
-	if _, ok := o.members["at_ms"]; !ok {
-		p.fail(o.where+"at_ms", "required, a number >= 0")
-	}
-	p.number(o, "at_ms", &f.AtMs, 0)
-	actions := []string{"partition", "heal", "crash", "restart"}
-	if f.Action, _ = text(o.members["action"]); !slices.Contains(actions, f.Action) {
-		p.fail(o.where+"action", "must be one of %s", strings.Join(actions, ", "))
-	}
-	switch f.Action {
-	case "crash", "restart":
-		node := p.nodeRef(o.members["node"], o.where+"node", nodes)
-		f.Node = &node
-	case "partition":
-		var groups [][]json.RawMessage
-		if json.Unmarshal(o.members["groups"], &groups) != nil || len(groups) == 0 ||
-			slices.ContainsFunc(groups, func(g []json.RawMessage) bool { return g == nil }) {
-			p.fail(o.where+"groups", "must be a non-empty list of lists of ids")
-		}
-		f.Groups = make([][]NodeRef, len(groups))
-		for i, g := range groups {
-			f.Groups[i] = make([]NodeRef, len(g))
-			for j, ref := range g {
-				f.Groups[i][j] = p.nodeRef(ref, o.where+"groups", nodes)
-			}
-		}
-	}
-	return f
-}
-
-// nodeRef reads v as a node id or "leader".
-func (p *parser) nodeRef(v json.RawMessage, field string, nodes int) NodeRef {
-	if name, _ := text(v); name == "leader" {
-		return Leader
-	}
-	id, err := strconv.Atoi(string(v))
-	if err != nil || id < 0 || id >= nodes {
-		p.fail(field, `must be a node id in [0, %d] or "leader"`, nodes-1)
-	}
-	return NodeRef(id)
 }

@@ -5,6 +5,9 @@
 package scenario
 
 import (
+	"encoding/json"
+	"errors"
+
 	"raftbench/go_raft/network"
 	"raftbench/go_raft/raft"
 )
@@ -15,16 +18,16 @@ const MaxNodes = 100_000
 // Scenario is one trial's input with every default filled in. Its JSON
 // encoding, fields in this order, is the result's "scenario".
 type Scenario struct {
-	Kind              string     `json:"kind"` // election, failover or replication
-	Nodes             int        `json:"nodes"`
-	Seed              int64      `json:"seed"`
-	ElectionTimeoutMs [2]float64 `json:"election_timeout_ms"`
-	HeartbeatMs       float64    `json:"heartbeat_ms"`
-	Network           Network    `json:"network"`
-	ObserveMs         float64    `json:"observe_ms"`
-	Failovers         int        `json:"failovers"`
-	SettleMs          float64    `json:"settle_ms"`
-	Clients           int        `json:"clients"`
+	Kind              string  `json:"kind"` // election, failover or replication
+	Nodes             int     `json:"nodes"`
+	Seed              int64   `json:"seed"`
+	ElectionTimeoutMs Span    `json:"election_timeout_ms"`
+	HeartbeatMs       float64 `json:"heartbeat_ms"`
+	Network           Network `json:"network"`
+	ObserveMs         float64 `json:"observe_ms"`
+	Failovers         int     `json:"failovers"`
+	SettleMs          float64 `json:"settle_ms"`
+	Clients           int     `json:"clients"`
 	// Commands, if not nil, ends a replication trial at that many acks
 	// instead of after DurationMs.
 	Commands        *int    `json:"commands"`
@@ -37,7 +40,7 @@ type Scenario struct {
 	TimeoutMs       float64 `json:"timeout_ms"`
 	// FirstElectionTimeoutMs is the range of each core's first election
 	// timeout; nil draws it from ElectionTimeoutMs like the others.
-	FirstElectionTimeoutMs *[2]float64 `json:"first_election_timeout_ms"`
+	FirstElectionTimeoutMs *Span `json:"first_election_timeout_ms"`
 	// InboxCapacity bounds a node's inbox of peer messages in the real-time
 	// runtimes; 0 is automatic (InboxLimit).
 	InboxCapacity int `json:"inbox_capacity"`
@@ -55,6 +58,20 @@ type Scenario struct {
 	// each node's server there (nil: the launcher's choice).
 	Transport Transport `json:"transport,omitzero"`
 	NodeImpls []string  `json:"node_impls,omitempty"`
+}
+
+// Span is [min, max] in milliseconds.
+type Span [2]float64
+
+// UnmarshalJSON reads exactly two numbers, where encoding/json would read
+// [1, 2, 3] into a [2]float64 as well.
+func (s *Span) UnmarshalJSON(b []byte) error {
+	var pair []float64
+	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+		return errors.New("not a pair of numbers")
+	}
+	*s = Span(pair)
+	return nil
 }
 
 // Transport is "inproc" or "tcp".

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"syscall"
@@ -59,16 +58,12 @@ func parse(fs *flag.FlagSet, args []string) error {
 		fs.PrintDefaults()
 		return err
 	case err != nil:
-		msg := err.Error()
-		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-			return fmt.Errorf("%s: unknown flag", name)
-		}
-		if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
-			return fmt.Errorf("%s: needs a value", name)
-		}
-		if problem, rest, ok := strings.Cut(msg, " for flag "); ok { // invalid value "x" for flag -n: ...
-			name, _, _ := strings.Cut(rest, ":")
-			return fmt.Errorf("%s: %s", name, problem)
+		// A flag error names the flag as its first word with a dash: "flag
+		// provided but not defined: -x", `invalid value "y" for flag -n: ...`.
+		for _, word := range strings.Fields(err.Error()) {
+			if strings.HasPrefix(word, "-") {
+				return fmt.Errorf("%s: %w", strings.TrimSuffix(word, ":"), err)
+			}
 		}
 		return err
 	case fs.NArg() > 0:
@@ -105,7 +100,7 @@ func trial(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *tracePath != "" {
 		f, err := os.Create(*tracePath)
 		if err != nil {
-			return fmt.Errorf("--trace: cannot write %s: %w", *tracePath, reason(err))
+			return fmt.Errorf("--trace: %w", err)
 		}
 		defer f.Close()
 		trace = bufio.NewWriterSize(f, 1<<16)
@@ -154,7 +149,7 @@ func readScenario(path string, stdin io.Reader) (*scenario.Scenario, error) {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--scenario: cannot read %s: %w", path, reason(err))
+		return nil, fmt.Errorf("--scenario: %w", err)
 	}
 	return scenario.Parse(data)
 }
@@ -162,14 +157,6 @@ func readScenario(path string, stdin io.Reader) (*scenario.Scenario, error) {
 func writableDir(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && info.IsDir() && syscall.Access(path, 2 /* W_OK */) == nil
-}
-
-// reason is err without the path, which the message names already.
-func reason(err error) error {
-	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func fuzz(args []string, stdout io.Writer) (int, error) {

@@ -31,18 +31,16 @@ func node(args []string) error {
 	storage := fs.String("storage", "memory", "memory or file")
 	storageDir := fs.String("storage-dir", "", "with --storage file: this node's directory")
 	trace := fs.String("trace", "", "append this node's trace events here (JSON lines)")
-	t0 := fs.Int64("t0-unix-us", 0, "the common epoch in unix microseconds (default: the process's start)")
+	t0 := fs.Int64("t0-unix-us", 0, "the common epoch in unix microseconds (0: the process's start)")
 	incarnation := fs.Int("incarnation", 0, "how many times this node has been started before")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	for _, name := range []string{"id", "peers", "client-port"} {
-		if !flagSet(fs, name) {
-			return fmt.Errorf("--%s: required", name)
-		}
+	if *peers == "" {
+		return errors.New("--peers: required")
 	}
-	cfg := tcpnode.Config{ID: *id, Peers: strings.Split(*peers, ","), ClientPort: *clientPort,
-		AdminPort: *adminPort, Bind: *bind, Trace: *trace, T0UnixUs: *t0, Incarnation: *incarnation}
+	cfg := tcpnode.Config{ID: *id, Peers: strings.Split(*peers, ","), ClientPort: *clientPort, AdminPort: *adminPort,
+		Bind: *bind, StorageDir: *storageDir, Trace: *trace, T0UnixUs: *t0, Incarnation: *incarnation}
 	for i, p := range cfg.Peers {
 		host, port, err := net.SplitHostPort(p)
 		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n <= 0 || n >= 65536 {
@@ -51,9 +49,9 @@ func node(args []string) error {
 	}
 	switch n := len(cfg.Peers); {
 	case *id < 0 || *id >= n:
-		return fmt.Errorf("--id: %d is not an index into --peers (0..%d)", *id, n-1)
+		return fmt.Errorf("--id: required, an index into --peers (0..%d), got %d", n-1, *id)
 	case *clientPort < 0 || *clientPort >= 65536:
-		return errors.New("--client-port: not a port")
+		return errors.New("--client-port: required, a port (0: none)")
 	case *adminPort < 0 || *adminPort >= 65536:
 		return errors.New("--admin-port: not a port")
 	case *incarnation < 0:
@@ -63,8 +61,7 @@ func node(args []string) error {
 	case (*storage == "file") != (*storageDir != ""):
 		return errors.New("--storage-dir: required with --storage file, and only with it")
 	}
-	cfg.StorageDir = *storageDir
-	if !flagSet(fs, "t0-unix-us") {
+	if cfg.T0UnixUs == 0 {
 		cfg.T0UnixUs = time.Now().UnixMicro()
 	}
 	var err error
@@ -76,12 +73,6 @@ func node(args []string) error {
 	return tcpnode.Run(ctx, cfg, os.Stderr)
 }
 
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
 // nodeScenario reads the scenario a node takes its core's settings from:
 // nodes, if given, must be the peer list's length; storage is the flags'.
 func nodeScenario(path string, nodes int) (*scenario.Scenario, error) {
@@ -89,13 +80,11 @@ func nodeScenario(path string, nodes int) (*scenario.Scenario, error) {
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("--scenario: cannot read %s: %w", path, reason(err))
+			return nil, fmt.Errorf("--scenario: %w", err)
 		}
-		if _, err := scenario.Parse(data); err != nil && err.(*scenario.Error).Field == "scenario" {
-			return nil, err // not JSON, or not an object
-		}
-		if err := json.Unmarshal(data, &raw); err != nil {
-			return nil, &scenario.Error{Field: "scenario", Problem: "must be a JSON object"}
+		if json.Unmarshal(data, &raw) != nil || raw == nil {
+			_, err := scenario.Parse(data) // says why: not JSON, or not an object
+			return nil, err
 		}
 		if v, ok := raw["nodes"]; ok && string(v) != strconv.Itoa(nodes) {
 			return nil, fmt.Errorf("nodes: the scenario has %s, --peers has %d", v, nodes)
