@@ -17,6 +17,10 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	graft "raftbench/go_raft/raft"
+	"raftbench/go_raft/recorder"
+	"raftbench/go_raft/scenario"
 )
 
 type server struct {
@@ -31,8 +35,8 @@ type server struct {
 }
 
 type cluster struct {
-	sc    *scenario
-	rec   *recorder
+	sc    *scenario.Scenario
+	rec   *recorder.Recorder
 	net   *netModel
 	start time.Time
 	conf  raft.Configuration
@@ -41,11 +45,8 @@ type cluster struct {
 	servers []*server
 }
 
-func newCluster(sc *scenario, rec *recorder) *cluster {
-	c := &cluster{
-		sc: sc, rec: rec, start: time.Now(),
-		net: newNetModel(sc.Network.LatencyMs, sc.Network.JitterMs, sc.Network.DropRate, uint64(sc.Seed)),
-	}
+func newCluster(sc *scenario.Scenario, rec *recorder.Recorder) *cluster {
+	c := &cluster{sc: sc, rec: rec, start: time.Now(), net: &netModel{model: sc.NetworkModel()}}
 	for i := range sc.Nodes {
 		addr := raft.ServerAddress(strconv.Itoa(i))
 		c.servers = append(c.servers, &server{
@@ -138,16 +139,16 @@ func (c *cluster) observe(id int, r *raft.Raft, ch <-chan raft.Observation, stop
 	for {
 		select {
 		case o := <-ch:
-			role := "follower"
+			role := graft.Follower
 			switch o.Data.(raft.RaftState) {
 			case raft.Candidate:
-				role = "candidate"
+				role = graft.Candidate
 			case raft.Leader:
-				role = "leader"
+				role = graft.Leader
 			case raft.Shutdown:
 				continue
 			}
-			c.rec.state(c.now(), id, role, int(r.CurrentTerm()))
+			c.rec.State(c.now(), id, role, int(r.CurrentTerm()))
 		case <-stop:
 			return
 		}
@@ -171,7 +172,7 @@ func (c *cluster) crash(id int) {
 		}
 	}
 	s.trans.DisconnectAll()
-	c.rec.crash(c.now(), id)
+	c.rec.Crash(c.now(), id)
 	_ = r.Shutdown().Error()
 	r.DeregisterObserver(s.obs)
 	close(s.stop)
@@ -182,7 +183,7 @@ func (c *cluster) restart(id int) error {
 	s := c.servers[id]
 	s.trans = c.newTransport(s)
 	c.linkAll()
-	c.rec.restart(c.now(), id)
+	c.rec.Restart(c.now(), id)
 	return c.startServer(s)
 }
 
@@ -238,7 +239,7 @@ func encode(cmd, payload string) []byte { return []byte(cmd + "\x00" + payload) 
 
 func (f *fsm) Apply(l *raft.Log) any {
 	cmd, _, _ := strings.Cut(string(l.Data), "\x00")
-	f.c.rec.apply(f.c.now(), f.id, int(l.Index), int(l.Term), cmd)
+	f.c.rec.Apply(f.c.now(), f.id, int(l.Index), graft.Entry{Term: int(l.Term), Cmd: cmd})
 	return nil
 }
 

@@ -5,6 +5,7 @@ go 1.24
 require (
 	github.com/hashicorp/go-hclog v1.6.2
 	github.com/hashicorp/raft v1.7.3
+	raftbench/go_raft v0.0.0
 )
 
 require (
@@ -18,3 +19,7 @@ require (
 	github.com/mattn/go-isatty v0.0.14 // indirect
 	golang.org/x/sys v0.13.0 // indirect
 )
+
+// go_raft's scenario parser, recorder, result and network model, from this
+// checkout: the anchor reads and reports a scenario as the go driver does.
+replace raftbench/go_raft => ../../go_raft

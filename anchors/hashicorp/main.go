@@ -4,17 +4,21 @@
 //
 //	anchor-hashicorp --scenario FILE|- [--trace FILE]
 //
-// Bad input gets the one-line errors of the project's drivers (scenario.go);
-// fields hashicorp/raft cannot honour are refused (refuse.go).
+// The scenario is parsed by go_raft's own parser, so bad input gets the
+// go driver's one-line errors; fields hashicorp/raft cannot honour are
+// refused (refuse.go).
 package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
 	"strings"
+
+	"raftbench/go_raft/scenario"
 )
 
 const libraryPath = "github.com/hashicorp/raft"
@@ -46,7 +50,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fail("the following arguments are required: --scenario")
 	}
 	sc := readScenario(path, stdin)
-	if msg := refusal(&sc); msg != "" {
+	if msg := refusal(sc); msg != "" {
 		fail("%s", msg)
 	}
 	var trace *bufio.Writer
@@ -58,14 +62,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		defer f.Close()
 		trace = bufio.NewWriterSize(f, 1<<16)
 	}
-	t := newTrial(&sc, func(onLeader func()) *recorder { return newRecorder(trace, onLeader) })
+	t := newTrial(sc, trace)
 	res := t.run()
-	if trace != nil {
-		if err := t.rec.flush(); err != nil {
-			fmt.Fprintf(stderr, "anchor-hashicorp: writing the trace: %v\n", err)
-		}
+	if err := t.rec.Flush(); err != nil {
+		fmt.Fprintf(stderr, "anchor-hashicorp: writing the trace: %v\n", err)
 	}
-	fmt.Fprintln(stdout, dumps(res))
+	text, err := json.Marshal(res)
+	if err != nil {
+		panic(err) // every figure is a finite number
+	}
+	fmt.Fprintf(stdout, "%s\n", text)
 	return 0
 }
 
@@ -89,7 +95,7 @@ func parseFlags(args []string) map[string]string {
 	return out
 }
 
-func readScenario(path string, stdin io.Reader) scenario {
+func readScenario(path string, stdin io.Reader) *scenario.Scenario {
 	var data []byte
 	var err error
 	if path == "-" {
@@ -100,7 +106,7 @@ func readScenario(path string, stdin io.Reader) scenario {
 	if err != nil {
 		fail("--scenario: cannot read %s: %v", path, err)
 	}
-	sc, err := parseScenario(data)
+	sc, err := scenario.Parse(data)
 	if err != nil {
 		fail("%s", err.Error())
 	}

@@ -20,53 +20,37 @@ package main
 
 import (
 	"errors"
-	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"raftbench/go_raft/network"
 )
 
 var errDropped = errors.New("message dropped by the network model")
 
-// netModel draws every message's delay and loss from the scenario's seed.
+// netModel is go_raft's network model, which draws every message's delay and
+// loss from the scenario's seed, shared by every server's goroutines.
 type netModel struct {
-	latency time.Duration
-	jitter  time.Duration
-	drop    float64
-
-	mu  sync.Mutex
-	rng *rand.Rand
-
-	sent    atomic.Int64
-	dropped atomic.Int64
-}
-
-func newNetModel(latencyMs, jitterMs, drop float64, seed uint64) *netModel {
-	return &netModel{
-		latency: msDuration(latencyMs), jitter: msDuration(jitterMs), drop: drop,
-		rng: rand.New(rand.NewPCG(seed, 0x6e6574)),
-	}
+	mu    sync.Mutex
+	model *network.Network
 }
 
 // message counts one message and draws its delay, and whether it is lost.
+// The anchor runs no partitions, so the ends do not matter.
 func (m *netModel) message() (time.Duration, bool) {
-	m.sent.Add(1)
-	d := m.latency
-	lost := false
-	if m.jitter > 0 || m.drop > 0 {
-		m.mu.Lock()
-		if m.jitter > 0 {
-			d += time.Duration(m.rng.Int64N(int64(m.jitter) + 1))
-		}
-		lost = m.drop > 0 && m.rng.Float64() < m.drop
-		m.mu.Unlock()
-	}
-	if lost {
-		m.dropped.Add(1)
-	}
-	return d, lost
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	us, ok := m.model.Delay(0, 0)
+	return time.Duration(us) * time.Microsecond, !ok
+}
+
+// counts is how many messages were sent and dropped.
+func (m *netModel) counts() (sent, dropped int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.model.Sent, m.model.Dropped
 }
 
 // sleepUntil waits for t; a delay already spent (a 1 µs network) costs nothing.

@@ -1,12 +1,16 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"raftbench/go_raft/scenario"
+)
 
 // refusal names the first scenario field, set away from its default, that
 // hashicorp/raft cannot honour; "" when it can run the scenario as written.
 // A refused field is never silently ignored (docs/anchors.md).
-func refusal(sc *scenario) string {
-	d := defaultScenario()
+func refusal(sc *scenario.Scenario) string {
+	d := scenario.Default()
 	lo, hi := sc.ElectionTimeoutMs[0], sc.ElectionTimeoutMs[1]
 	switch {
 	case hi != 2*lo:
@@ -17,7 +21,7 @@ func refusal(sc *scenario) string {
 	case sc.HeartbeatMs != d.HeartbeatMs:
 		return "heartbeat_ms: hashicorp/raft's leader heartbeats every HeartbeatTimeout/10 to /5; " +
 			"only the default 50 is accepted"
-	case sc.Faults > 0:
+	case len(sc.Faults) > 0:
 		return "faults: not supported by anchor-hashicorp (failover crashes the leader itself)"
 	case sc.FirstElectionTimeoutMs != nil:
 		return "first_election_timeout_ms: hashicorp/raft draws its first timeout like every other; must be null"
@@ -25,6 +29,12 @@ func refusal(sc *scenario) string {
 		return "inbox_capacity: hashicorp/raft's transport has no bounded inbox; must be 0"
 	case sc.MaxBatchEntries > 1024:
 		return fmt.Sprintf("max_batch_entries: hashicorp/raft allows at most 1024, got %d", sc.MaxBatchEntries)
+	case sc.SnapshotEntries != d.SnapshotEntries:
+		return "snapshot_entries: hashicorp/raft compacts by its own SnapshotThreshold; only the default is accepted"
+	case sc.Storage != d.Storage:
+		return `storage: anchor-hashicorp keeps hashicorp's InmemStore; must be "memory"`
+	case sc.Transport != d.Transport:
+		return `transport: "tcp" runs only under raftbench cluster (docs/deploy.md)`
 	}
 	return ""
 }

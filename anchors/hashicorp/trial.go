@@ -2,14 +2,13 @@ package main
 
 // One trial (docs/protocol.md, "What the scenarios do"): election, failover
 // or replication, with the watchdog that keeps timeout_ms and
-// memory_limit_mb, and the result built from the recorder (record.go), whose
-// metrics mean what they mean for the project's own drivers.
+// memory_limit_mb, and the result built from go_raft's recorder, so that
+// every metric means what it means for the project's own drivers.
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -18,15 +17,20 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	graft "raftbench/go_raft/raft"
+	"raftbench/go_raft/recorder"
+	"raftbench/go_raft/result"
+	"raftbench/go_raft/scenario"
 )
 
 const watchdogPoll = 100 * time.Millisecond
 
 type trial struct {
 	*cluster
-	rng      *rand.Rand
-	leaderCh chan struct{} // a signal: the recorder's leader changed
-	stopping chan struct{} // closed when the trial must end
+	rng      *graft.SplitMix64 // the scenario's own choices
+	leaderCh chan struct{}     // a signal: the recorder's leader changed
+	stopping chan struct{}     // closed when the trial must end
 	stopOnce sync.Once
 
 	mu            sync.Mutex
@@ -41,17 +45,17 @@ type trial struct {
 	threadsPeak, goroutinesPeak int
 }
 
-func newTrial(sc *scenario, rec func(onLeader func()) *recorder) *trial {
+func newTrial(sc *scenario.Scenario, trace *bufio.Writer) *trial {
 	t := &trial{
-		rng:      rand.New(rand.NewPCG(uint64(sc.Seed), 0x636c69)),
+		rng:      sc.ControlRng(),
 		leaderCh: make(chan struct{}, 1), stopping: make(chan struct{}), enough: make(chan struct{}),
 	}
-	t.cluster = newCluster(sc, rec(func() {
+	t.cluster = newCluster(sc, recorder.New(trace, func() {
 		select {
 		case t.leaderCh <- struct{}{}:
 		default:
 		}
-	}))
+	}, sc.Nodes))
 	return t
 }
 
@@ -91,8 +95,8 @@ func (t *trial) waitLeader(minTerm int) (leader, term int, ok bool) {
 	tick := time.NewTicker(5 * time.Millisecond) // a missed signal costs at most this
 	defer tick.Stop()
 	for {
-		leader, term := t.rec.snapshot()
-		if leader != noLeader && term > minTerm {
+		leader, term, _ := t.rec.KnownLeader()
+		if leader != graft.None && term > minTerm {
 			return leader, term, true
 		}
 		select {
@@ -107,7 +111,7 @@ func (t *trial) waitLeader(minTerm int) (leader, term int, ok bool) {
 func (t *trial) watchdog(quit <-chan struct{}) {
 	tick := time.NewTicker(watchdogPoll)
 	defer tick.Stop()
-	limit := us(t.sc.TimeoutMs)
+	limit := scenario.Us(t.sc.TimeoutMs)
 	for {
 		select {
 		case <-quit:
@@ -115,10 +119,10 @@ func (t *trial) watchdog(quit <-chan struct{}) {
 		case <-tick.C:
 		}
 		t.mu.Lock()
-		t.threadsPeak = max(t.threadsPeak, procStatusKb("Threads"))
+		t.threadsPeak = max(t.threadsPeak, result.OSThreads())
 		t.goroutinesPeak = max(t.goroutinesPeak, runtime.NumGoroutine())
 		t.mu.Unlock()
-		if kb := procStatusKb("VmRSS"); t.sc.MemoryLimitMb > 0 && float64(kb) > t.sc.MemoryLimitMb*1024 {
+		if kb, ok := result.RSSKb(); ok && t.sc.MemoryLimitMb > 0 && float64(kb) > t.sc.MemoryLimitMb*1024 {
 			t.stop(fmt.Sprintf("memory: resident set %d MB passed memory_limit_mb %g", kb/1024, t.sc.MemoryLimitMb))
 		}
 		if t.now() >= limit {
@@ -127,9 +131,9 @@ func (t *trial) watchdog(quit <-chan struct{}) {
 	}
 }
 
-// run runs the trial and returns its result object.
-func (t *trial) run() any {
-	cpuStart := cpuSeconds()
+// run runs the trial and returns its result.
+func (t *trial) run() result.Result {
+	cpuStart := result.CPUSeconds()
 	quit := make(chan struct{})
 	go t.watchdog(quit)
 	if err := t.boot(); err != nil {
@@ -149,7 +153,7 @@ func (t *trial) run() any {
 	elapsed := t.now()
 	t.shutdown()
 	close(quit)
-	cpuTrial := math.Round((cpuSeconds()-cpuStart)*1e6) / 1e6
+	cpuTrial := recorder.RoundTo(result.CPUSeconds()-cpuStart, 6)
 	return t.result(elapsed, cpuTrial)
 }
 
@@ -160,7 +164,7 @@ func (t *trial) failovers() {
 		if _, _, ok := t.waitLeader(0); !ok || !t.sleep(msDuration(t.sc.SettleMs)) {
 			return
 		}
-		if !t.sleep(time.Duration(t.rng.Float64() * float64(msDuration(t.sc.HeartbeatMs)))) {
+		if !t.sleep(time.Duration(t.rng.Random() * float64(msDuration(t.sc.HeartbeatMs)))) {
 			return
 		}
 		leader, term, ok := t.waitLeader(0)
@@ -172,7 +176,7 @@ func (t *trial) failovers() {
 		if _, _, ok := t.waitLeader(term); !ok {
 			return
 		}
-		t.rec.failover(t.now() - crashed)
+		t.rec.Failover(t.now() - crashed)
 		t.mu.Lock()
 		t.failoversDone++
 		t.mu.Unlock()
@@ -186,7 +190,7 @@ func (t *trial) failovers() {
 // replicate runs the closed-loop clients for duration_ms, or until
 // `commands` acks, then two heartbeats more so the followers apply all.
 func (t *trial) replicate() {
-	leader, _ := t.rec.snapshot()
+	leader, _, _ := t.rec.KnownLeader()
 	t.mu.Lock()
 	t.window[0] = t.now()
 	t.mu.Unlock()
@@ -196,7 +200,7 @@ func (t *trial) replicate() {
 		go t.client(i, leader)
 	}
 	var limit <-chan time.Time
-	if t.sc.Commands == 0 {
+	if t.sc.Commands == nil {
 		tm := time.NewTimer(msDuration(t.sc.DurationMs))
 		defer tm.Stop()
 		limit = tm.C
@@ -208,8 +212,8 @@ func (t *trial) replicate() {
 	}
 	t.clientsOn.Store(false)
 	end := t.now()
-	if t.sc.Commands != 0 {
-		end = t.rec.lastAck()
+	if t.sc.Commands != nil {
+		_, end = t.rec.AckCount()
 	}
 	t.mu.Lock()
 	t.window[1] = end
@@ -267,36 +271,52 @@ func (t *trial) client(id, guess int) {
 
 func (t *trial) ack(cmd string, index int, start int64) {
 	now := t.now()
-	acks := t.rec.ack(now, cmd, index, now-start)
-	if t.sc.Commands != 0 && acks >= t.sc.Commands && t.clientsOn.CompareAndSwap(true, false) {
+	t.rec.Ack(now, cmd, index, now-start)
+	if t.sc.Commands == nil {
+		return
+	}
+	if acks, _ := t.rec.AckCount(); acks >= *t.sc.Commands && t.clientsOn.CompareAndSwap(true, false) {
 		close(t.enough)
 	}
 }
 
-func (t *trial) result(elapsed int64, cpuTrial float64) any {
+// figures are the anchor's runtime figures, those of the go driver and tasks_peak.
+type figures struct {
+	WallMs         float64 `json:"wall_ms"`
+	ThreadsPeak    int     `json:"threads_peak"`
+	TasksPeak      int     `json:"tasks_peak"`
+	GoroutinesPeak int     `json:"goroutines_peak"`
+	result.Usage
+	CPUTrialS float64 `json:"cpu_trial_s"`
+}
+
+// result decides ok as the go driver does: the scenario finished and no
+// safety rule broke.
+func (t *trial) result(elapsed int64, cpuTrial float64) result.Result {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ok, err := t.rec.verdict(t.sc, t.errMsg, t.failoversDone)
-	var errV any
-	if !ok {
-		errV = err
-	}
 	window := t.window
 	if window[1] < window[0] {
 		window[1] = elapsed
 	}
-	user, sys := processCPU()
-	return obj(
-		"impl", "anchor-hashicorp",
-		"ok", ok,
-		"error", errV,
-		"scenario", t.sc.toJSON(),
-		"metrics", t.rec.metrics(elapsed, window[1]-window[0], t.net.sent.Load(), t.net.dropped.Load()),
-		"runtime", obj(
-			"wall_ms", float64(elapsed)/1000, "threads_peak", t.threadsPeak, "tasks_peak", 0,
-			"goroutines_peak", t.goroutinesPeak, "cpu_user_s", user, "cpu_sys_s", sys,
-			"max_rss_kb", procStatusKb("VmHWM"), "cpu_trial_s", cpuTrial),
-		"versions", obj("go", runtime.Version(), "hashicorp/raft", libraryVersion(),
-			"gomaxprocs", strconv.Itoa(runtime.GOMAXPROCS(0))),
-	)
+	sent, dropped := t.net.counts()
+	m := t.rec.Metrics(elapsed, window[1]-window[0], sent, dropped, 0)
+	why := t.errMsg
+	switch {
+	case t.rec.Violated() != "":
+		why = t.rec.Violated()
+	case why != "":
+	case m.FirstLeaderMs == nil:
+		why = "no leader elected"
+	case t.sc.Kind == "failover" && t.failoversDone < t.sc.Failovers:
+		why = fmt.Sprintf("only %d of %d failovers completed", t.failoversDone, t.sc.Failovers)
+	}
+	res := result.New("anchor-hashicorp", t.sc, m,
+		figures{float64(elapsed) / 1000, t.threadsPeak, 0, t.goroutinesPeak, result.ProcessUsage(), cpuTrial})
+	if why != "" {
+		res.OK, res.Error = false, &why
+	}
+	delete(res.Versions, "go_raft")
+	res.Versions["hashicorp/raft"] = libraryVersion()
+	return res
 }
