@@ -303,61 +303,50 @@ func (d decoder) field(f any) error {
 	if err != nil {
 		return err
 	}
+	return d.value(f, c)
+}
+
+// value fills f from the next value, whose msgpack code is c.
+func (d decoder) value(f any, c byte) (err error) {
 	switch f := f.(type) {
-	case *int:
-		*f, err = d.int(c)
 	case *optional:
-		if c == msgpcode.Nil {
-			*f = raft.None
-			return d.DecodeNil()
+		if c != msgpcode.Nil {
+			return d.value((*int)(f), c)
 		}
-		var n int
-		n, err = d.int(c)
-		*f = optional(n)
+		*f = raft.None
+		return d.DecodeNil()
+	case *command:
+		if f.Noop = c == msgpcode.Nil; !f.Noop {
+			return d.value(&f.Cmd, c)
+		}
+		return d.DecodeNil()
+	case *int: // a term, an index or a node id: never negative
+		if c == msgpcode.Nil {
+			return errors.New("nil is not an int")
+		}
+		var n int64
+		if n, err = d.DecodeInt64(); err == nil && n < 0 {
+			err = fmt.Errorf("%d is negative", n)
+		}
+		*f = int(n)
 	case *bool:
 		if c != msgpcode.True && c != msgpcode.False {
 			return fmt.Errorf("code %#x is not a bool", c)
 		}
 		*f, err = d.DecodeBool()
-	case *string:
-		*f, err = d.string(c)
-	case *command:
-		f.Noop = c == msgpcode.Nil
-		if f.Noop {
-			return d.DecodeNil()
+	case *string: // valid UTF-8 only, as Python's decoder takes
+		if !msgpcode.IsString(c) {
+			return fmt.Errorf("code %#x is not a str", c)
 		}
-		f.Cmd, err = d.string(c)
+		if *f, err = d.DecodeString(); err == nil && !utf8.ValidString(*f) {
+			err = errors.New("str is not UTF-8")
+		}
 	case *[]byte:
 		*f, err = d.bin(c)
 	case *[]raft.Entry:
 		*f, err = d.entries()
 	}
 	return err
-}
-
-// int takes a non-negative integer: every int of the format is a term,
-// an index or a node id.
-func (d decoder) int(c byte) (int, error) {
-	if c == msgpcode.Nil {
-		return 0, errors.New("nil is not an int")
-	}
-	n, err := d.DecodeInt64()
-	if err == nil && n < 0 {
-		err = fmt.Errorf("%d is negative", n)
-	}
-	return int(n), err
-}
-
-// string takes valid UTF-8 only, as Python's decoder does.
-func (d decoder) string(c byte) (string, error) {
-	if !msgpcode.IsString(c) {
-		return "", fmt.Errorf("code %#x is not a str", c)
-	}
-	s, err := d.DecodeString()
-	if err == nil && !utf8.ValidString(s) {
-		err = errors.New("str is not UTF-8")
-	}
-	return s, err
 }
 
 // bin reads a bin value; the library would allocate the declared length
