@@ -70,16 +70,13 @@ func (r *Recorder) Metrics(elapsedUs, windowUs int64, sent, dropped, inboxDroppe
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := Metrics{
-		FailoverMs: make([]float64, len(r.failoverUs)), TermChanges: r.termChanges,
+		FailoverMs: slices.Clone(r.failoverMs), TermChanges: r.termChanges,
 		Committed: r.Acks, Elections: r.elections, MaxTerm: r.maxTerm, MessagesSent: sent,
 		MessagesDropped: dropped, ElapsedMs: ms(elapsedUs), InboxDropped: inboxDropped,
 	}
 	if r.FirstLeaderUs >= 0 {
 		first := ms(r.FirstLeaderUs)
 		m.FirstLeaderMs = &first
-	}
-	for i, x := range r.failoverUs {
-		m.FailoverMs[i] = ms(x)
 	}
 	if windowUs > 0 {
 		m.ThroughputOpsS = RoundTo(float64(r.Acks)/(float64(windowUs)/1e6), 3)

@@ -44,7 +44,7 @@ type Recorder struct {
 	Acks          int
 	lastAckUs     int64
 	latenciesUs   Series
-	failoverUs    []int64
+	failoverMs    []float64 // never nil: the result's [] when none
 	GapsUs        Series // heartbeat gaps of ended incarnations (AppendClock)
 	violation     string
 }
@@ -55,7 +55,7 @@ type Recorder struct {
 func New(trace *bufio.Writer, onLeader func(), nodes int) *Recorder {
 	return &Recorder{trace: trace, onLeader: onLeader, leader: raft.None, FirstLeaderUs: -1,
 		leaderByTerm: map[int]int{}, applied: map[int]applied{}, digests: map[int]string{},
-		floors: NewSnapshotFloors(nodes)}
+		floors: NewSnapshotFloors(nodes), failoverMs: []float64{}}
 }
 
 // NewTrace returns a recorder that writes trace and keeps nothing else: a
@@ -114,14 +114,6 @@ func (r *Recorder) record(t int64, format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.emit(t, format, args...)
-}
-
-// jsonString is s as a JSON string, made only when a trace line is written.
-type jsonString string
-
-func (s jsonString) String() string {
-	text, _ := json.Marshal(string(s))
-	return string(text)
 }
 
 // unlock releases r and then, if the known leader changed, tells onLeader.
@@ -187,11 +179,13 @@ func (a applied) String() string {
 func (r *Recorder) Apply(t int64, node, index int, e raft.Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var cmd any = jsonString(e.Cmd)
-	if e.Noop {
-		cmd = "null"
+	if r.trace != nil { // boxing emit's arguments allocates: only for a trace
+		cmd := []byte("null")
+		if !e.Noop {
+			cmd, _ = json.Marshal(e.Cmd)
+		}
+		r.emit(t, `,"node":%d,"event":"apply","index":%d,"term":%d,"cmd":%s`, node, index, e.Term, cmd)
 	}
-	r.emit(t, `,"node":%d,"event":"apply","index":%d,"term":%d,"cmd":%s`, node, index, e.Term, cmd)
 	if r.traceOnly {
 		return
 	}
@@ -235,7 +229,10 @@ func (r *Recorder) image(event string, t int64, node, index int, digest string) 
 func (r *Recorder) Ack(t int64, cmd string, index int, latencyUs int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.emit(t, `,"event":"ack","cmd":%s,"index":%d`, jsonString(cmd), index)
+	if r.trace != nil { // as in Apply
+		text, _ := json.Marshal(cmd)
+		r.emit(t, `,"event":"ack","cmd":%s,"index":%d`, text, index)
+	}
 	if !r.traceOnly {
 		r.Acks++
 		r.lastAckUs = t
@@ -270,7 +267,7 @@ func (r *Recorder) Heal(t int64) { r.record(t, `,"event":"heal"`) }
 func (r *Recorder) Failover(durationUs int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.failoverUs = append(r.failoverUs, durationUs)
+	r.failoverMs = append(r.failoverMs, ms(durationUs))
 }
 
 // Gaps moves the heartbeat gaps of an incarnation that ended into GapsUs.
