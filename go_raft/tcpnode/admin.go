@@ -27,8 +27,8 @@ func (s *Server) serveAdmin(ctx context.Context, c net.Conn) {
 // admin answers one request; true: the connection now watches role changes.
 func (s *Server) admin(line []byte) (reply []byte, watch bool) {
 	var req struct {
-		Op    *string          `json:"op"`
-		Peers *json.RawMessage `json:"peers"`
+		Op    *string         `json:"op"`
+		Peers json.RawMessage `json:"peers"`
 	}
 	err := json.Unmarshal(line, &req)
 	switch {
@@ -43,7 +43,7 @@ func (s *Server) admin(line []byte) (reply []byte, watch bool) {
 		return fmt.Appendf(nil, `{"ok": true, "stats": %s, "role": "%s", "term": %d}`, &s.stats, role, term), false
 	case *req.Op == "block":
 		var peers []int
-		if req.Peers == nil || string(*req.Peers) == "null" || json.Unmarshal(*req.Peers, &peers) != nil {
+		if json.Unmarshal(req.Peers, &peers) != nil || peers == nil { // missing, null or not a list
 			err = errors.New("peers must be a list of node ids")
 			break
 		}
