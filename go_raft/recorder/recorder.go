@@ -45,7 +45,7 @@ type Recorder struct {
 	lastAckUs     int64
 	latenciesUs   Series
 	failoverMs    []float64 // never nil: the result's [] when none
-	GapsUs        Series // heartbeat gaps of ended incarnations (AppendClock)
+	GapsUs        Series    // heartbeat gaps of ended incarnations (AppendClock)
 	violation     string
 }
 
