@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"raftbench/go_raft/filestore"
 	"raftbench/go_raft/network"
@@ -18,9 +19,9 @@ import (
 // raft.MemoryStorage per node; with "file" each (re)start opens the node's
 // files afresh, so that a restarted node reads back what reached the disk,
 // and nothing else), and incarnation numbers, which seed each restarted core
-// afresh; the recorder, the network model, the random
-// streams and the verdict so far. A real-time runtime guards the Network,
-// the Incarnations and LastCrashed (runtime.Trial says how).
+// afresh; the recorder, the network model, the random streams and the
+// verdict so far. A real-time runtime guards the Network and the
+// Incarnations (runtime.Trial says how).
 type Cluster struct {
 	Scenario     *scenario.Scenario
 	Recorder     *recorder.Recorder
@@ -28,17 +29,17 @@ type Cluster struct {
 	ControlRng   *raft.SplitMix64
 	Payload      string // every client command's payload
 	Incarnations []int  // each node's crashes so far
-	LastCrashed  int    // what "leader" names in a restart fault; -1: none
 	config       raft.Config
 	members      []int                 // every node's id: one slice shared by every core
 	storages     []*raft.MemoryStorage // storage "memory"
 	files        *filestore.Stores     // storage "file"
 	// mu guards the verdict, which a real-time trial's hard stop reads
-	// while the scripts run.
+	// while the scripts run, and lastCrashed, which its two scripts share.
 	mu            sync.Mutex
+	lastCrashed   int // what "leader" names in a restart fault; -1: none
 	failure       string
 	window        [2]int64 // the clients' start and stop
-	failoversDone int
+	failoversDone atomic.Int64
 }
 
 // NewCluster prepares the cluster of sc, its nodes not started yet. With
@@ -48,7 +49,7 @@ func NewCluster(sc *scenario.Scenario, rec *recorder.Recorder) (*Cluster, error)
 	c := &Cluster{
 		Scenario: sc, Recorder: rec, Network: sc.NetworkModel(), ControlRng: sc.ControlRng(),
 		Payload: strings.Repeat("x", sc.PayloadBytes), Incarnations: make([]int, sc.Nodes),
-		LastCrashed: -1, config: sc.Config(), members: make([]int, sc.Nodes),
+		lastCrashed: -1, config: sc.Config(), members: make([]int, sc.Nodes),
 	}
 	for i := range sc.Nodes {
 		c.members[i] = i
@@ -101,7 +102,9 @@ func (c *Cluster) Close() {
 // Crashed ends h's incarnation at now, once the runtime has stopped it.
 func (c *Cluster) Crashed(h *Host, now int64) {
 	c.Incarnations[h.ID]++
-	c.LastCrashed = h.ID
+	c.mu.Lock()
+	c.lastCrashed = h.ID
+	c.mu.Unlock()
 	c.Recorder.Crash(now, h.ID)
 	h.Retire()
 }
@@ -120,7 +123,10 @@ type Faults interface {
 // holds back the faults after it too.
 func (c *Cluster) ApplyFault(f *scenario.Fault, rt Faults) bool {
 	leader, _, _ := c.Recorder.KnownLeader()
-	e := f.Resolve(leader, c.LastCrashed, rt.Up)
+	c.mu.Lock()
+	lastCrashed := c.lastCrashed
+	c.mu.Unlock()
+	e := f.Resolve(leader, lastCrashed, rt.Up)
 	switch e.Op {
 	case scenario.Wait:
 		return false
@@ -143,13 +149,6 @@ func (c *Cluster) Fail(reason string) {
 	if c.failure == "" {
 		c.failure = reason
 	}
-}
-
-// FailoversDone is how many failovers the script has timed.
-func (c *Cluster) FailoversDone() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.failoversDone
 }
 
 func (c *Cluster) setWindow(end int, tUs int64) {
@@ -177,8 +176,8 @@ func (c *Cluster) Result(impl string, elapsedUs int64, sent, dropped, inboxDropp
 	case why != "": // the runtime's reason stands
 	case m.FirstLeaderMs == nil:
 		why = "no leader elected"
-	case sc.Kind == "failover" && c.failoversDone < sc.Failovers:
-		why = fmt.Sprintf("only %d of %d failovers completed", c.failoversDone, sc.Failovers)
+	case sc.Kind == "failover" && int(c.failoversDone.Load()) < sc.Failovers:
+		why = fmt.Sprintf("only %d of %d failovers completed", c.failoversDone.Load(), sc.Failovers)
 	}
 	res := result.New(impl, sc, m, rt)
 	if why != "" {

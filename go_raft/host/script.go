@@ -100,15 +100,13 @@ func (c *Cluster) failovers(rt Runner, now int64) {
 		}
 		crashUs := now
 		rt.Crash(crashed)
-		reason := fmt.Sprintf("timeout: no new leader after crash %d", c.FailoversDone()+1)
+		reason := fmt.Sprintf("timeout: no new leader after crash %d", c.failoversDone.Load()+1)
 		if now, _, ok = rt.Wait(Wait{Kind: Leader, AfterTerm: term, Timeout: reason}); !ok {
 			return
 		}
 		_, _, leaderUs := c.Recorder.KnownLeader()
 		c.Recorder.Failover(leaderUs - crashUs)
-		c.mu.Lock()
-		c.failoversDone++
-		c.mu.Unlock()
+		c.failoversDone.Add(1)
 		// A step of its own, not inside the new leader's Ready.
 		if now, _, ok = rt.Wait(Wait{Kind: Sleep, Until: now}); !ok {
 			return
@@ -116,7 +114,7 @@ func (c *Cluster) failovers(rt Runner, now int64) {
 		if !rt.Up(crashed) {
 			rt.Restart(crashed)
 		}
-		if c.FailoversDone() >= sc.Failovers {
+		if int(c.failoversDone.Load()) >= sc.Failovers {
 			return
 		}
 	}

@@ -9,6 +9,7 @@
 package node
 
 import (
+	"math"
 	"os"
 	"strconv"
 	"sync"
@@ -22,7 +23,7 @@ import (
 
 // Config is how a node runs its host.
 type Config struct {
-	Now func() int64 // the clock, in microseconds; nil: time since the start
+	Now func() int64 // the clock, in microseconds
 	// InboxCapacity bounds the peer messages (Step) waiting in the inbox;
 	// 0: unbounded. Proposals are not counted: their callers bound them.
 	InboxCapacity int
@@ -54,10 +55,6 @@ type Node struct {
 
 // Start starts h's goroutine; h belongs to it until Done is closed.
 func Start(h *host.Host, cfg Config) *Node {
-	if cfg.Now == nil {
-		start := time.Now()
-		cfg.Now = func() int64 { return time.Since(start).Microseconds() }
-	}
 	n := &Node{host: h, cfg: cfg, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go n.run()
 	return n
@@ -68,20 +65,7 @@ func (n *Node) Host() *host.Host { return n.host }
 
 // Step hands the node a message from a peer; it never blocks. A full inbox
 // drops it and counts it.
-func (n *Node) Step(msg raft.Message) {
-	n.mu.Lock()
-	if full := n.cfg.InboxCapacity > 0 && n.messages >= n.cfg.InboxCapacity; full || n.stopped.Load() {
-		if full {
-			n.dropped.Add(1) // under the lock: once Done is closed, Dropped is final
-		}
-		n.mu.Unlock()
-		return
-	}
-	n.messages++
-	n.inbox = append(n.inbox, msg)
-	n.mu.Unlock()
-	n.signal()
-}
+func (n *Node) Step(msg raft.Message) { n.post(msg, true) }
 
 // Dropped is how many peer messages a full inbox has dropped; final once
 // Done is closed.
@@ -90,15 +74,30 @@ func (n *Node) Dropped() int64 { return n.dropped.Load() }
 // Propose hands the node a client's request; it never blocks. r hears the
 // outcome on the node's goroutine; client.Lost if the node stopped first.
 func (n *Node) Propose(r *host.Request, payload string) {
-	n.mu.Lock()
-	if n.stopped.Load() {
-		n.mu.Unlock()
+	if !n.post(&proposal{r, payload}, false) {
 		r.Answer(client.Lost, raft.None)
-		return
 	}
-	n.inbox = append(n.inbox, &proposal{r, payload})
+}
+
+// post queues a peer message or a proposal and wakes the goroutine; false
+// when the node stopped or a peer message finds the inbox full.
+func (n *Node) post(item any, peer bool) bool {
+	n.mu.Lock()
+	full := peer && n.cfg.InboxCapacity > 0 && n.messages >= n.cfg.InboxCapacity
+	if full {
+		n.dropped.Add(1) // under the lock: once Done is closed, Dropped is final
+	}
+	if full || n.stopped.Load() {
+		n.mu.Unlock()
+		return false
+	}
+	if peer {
+		n.messages++
+	}
+	n.inbox = append(n.inbox, item)
 	n.mu.Unlock()
 	n.signal()
+	return true
 }
 
 // Stop stops the node and waits for its goroutine; the storage keeps what
@@ -129,10 +128,14 @@ func (n *Node) signal() {
 	}
 }
 
+// run is the node's goroutine. Its one timer moves only when the deadline
+// moves earlier; a timer that fires early just re-arms (a follower hears a
+// heartbeat far more often than it times out), as the Python runtimes do.
 func (n *Node) run() {
 	defer close(n.done)
-	t := newTimer(n.cfg.Now(), n.host.Core.NextDeadline())
-	defer t.timer.Stop()
+	at := n.host.Core.NextDeadline() // the timer's; never: it fired
+	timer := time.NewTimer(usDuration(at - n.cfg.Now()))
+	defer timer.Stop()
 	var spare []any
 	for !n.quitting() {
 		select {
@@ -150,14 +153,17 @@ func (n *Node) run() {
 				items[i] = nil
 			}
 			spare = items
-		case <-t.timer.C:
-			t.armed = false
+		case <-timer.C:
+			at = math.MaxInt64
 			if !n.quitting() {
 				n.host.Tick(n.cfg.Now())
 			}
 		case <-n.cfg.Quit:
 		}
-		t.arm(n.cfg.Now(), n.host.Core.NextDeadline())
+		if deadline := n.host.Core.NextDeadline(); deadline < at {
+			timer.Reset(usDuration(deadline - n.cfg.Now()))
+			at = deadline
+		}
 	}
 	n.quit(nil)
 }
@@ -216,25 +222,5 @@ var selftestSlowdown = func() float64 {
 	}
 	return f
 }()
-
-// timer is the node's one time.Timer. It moves only when the deadline moves
-// earlier; a timer that fires early just re-arms (a follower hears a
-// heartbeat far more often than it times out), as the Python runtimes do.
-type timer struct {
-	timer *time.Timer
-	at    int64
-	armed bool
-}
-
-func newTimer(now, deadline int64) *timer {
-	return &timer{timer: time.NewTimer(usDuration(deadline - now)), at: deadline, armed: true}
-}
-
-func (t *timer) arm(now, deadline int64) {
-	if !t.armed || deadline < t.at {
-		t.timer.Reset(usDuration(deadline - now))
-		t.at, t.armed = deadline, true
-	}
-}
 
 func usDuration(us int64) time.Duration { return time.Duration(max(0, us)) * time.Microsecond }

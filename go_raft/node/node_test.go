@@ -180,7 +180,7 @@ func idle(id int, capacity int, quit chan struct{}, stepped func()) *Node {
 	storage := raft.NewMemoryStorage()
 	h := host.New(raft.New(id, []int{0, 1, 2}, storage, cfg, raft.NewSplitMix64(1), 0), storage, nil,
 		host.Hooks{Send: func(int, []raft.Envelope) { stepped() }}, 0)
-	return Start(h, Config{InboxCapacity: capacity, Quit: quit})
+	return Start(h, Config{Now: func() int64 { return 0 }, InboxCapacity: capacity, Quit: quit})
 }
 
 // blocked is an idle follower whose goroutine is held inside the handling of

@@ -49,7 +49,7 @@ type Trial struct {
 	leaderChanged  chan struct{}
 	threadsPeak    int
 	goroutinesPeak int
-	membership     sync.Mutex   // the Incarnations and LastCrashed: crashes and restarts come from two goroutines
+	membership     sync.Mutex   // the Incarnations: crashes and restarts come from two goroutines
 	nodesMu        sync.RWMutex // guards nodes, read by every delivery
 	nodes          []*node.Node // nil: crashed
 	clientsOn      atomic.Bool
@@ -137,17 +137,25 @@ func (c *Trial) startNode(id int) *node.Node {
 	return node.Start(h, node.Config{Now: c.now, InboxCapacity: c.Scenario.InboxLimit(), Quit: c.ctx.Done()})
 }
 
-// ---- faults (host.Faults; the caller holds membership) -----------------------
+// ---- faults (host.Faults) ----------------------------------------------------
+//
+// The script and the fault schedule may both crash or restart a node: each
+// takes membership and does nothing if the other did it first.
 
 // Up tells whether node id runs.
 func (c *Trial) Up(id int) bool { return c.node(id) != nil }
 
 // Crash stops node id and ends its incarnation.
 func (c *Trial) Crash(id int) {
+	c.membership.Lock()
+	defer c.membership.Unlock()
 	c.nodesMu.Lock()
 	n := c.nodes[id]
 	c.nodes[id] = nil
 	c.nodesMu.Unlock()
+	if n == nil {
+		return
+	}
 	n.Stop()
 	c.inboxDropped.Add(n.Dropped())
 	c.Crashed(n.Host(), c.now())
@@ -155,6 +163,11 @@ func (c *Trial) Crash(id int) {
 
 // Restart starts node id's next incarnation.
 func (c *Trial) Restart(id int) {
+	c.membership.Lock()
+	defer c.membership.Unlock()
+	if c.Up(id) {
+		return
+	}
 	c.Recorder.Restart(c.now(), id)
 	n := c.startNode(id)
 	c.nodesMu.Lock()
@@ -273,7 +286,7 @@ func (c *Trial) execute() {
 	c.nodesMu.Unlock()
 	spawn(&c.workers, c.faultScript)
 	c.sample()
-	c.Script(scripted{c})
+	c.Script(c)
 	c.freeze()
 	c.workers.Wait() // no crash or restart races with what follows
 	c.nodesMu.Lock()

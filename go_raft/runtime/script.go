@@ -32,26 +32,6 @@ func (c *Trial) Wait(w host.Wait) (now int64, leader int, ok bool) {
 	return c.now(), leader, true
 }
 
-// scripted is the trial as the script sees it: a crash or a restart holds
-// membership, as the fault goroutine's do, and looks again whether it is due.
-type scripted struct{ *Trial }
-
-func (s scripted) Crash(id int) {
-	s.membership.Lock()
-	defer s.membership.Unlock()
-	if s.Up(id) {
-		s.Trial.Crash(id)
-	}
-}
-
-func (s scripted) Restart(id int) {
-	s.membership.Lock()
-	defer s.membership.Unlock()
-	if !s.Up(id) {
-		s.Trial.Restart(id)
-	}
-}
-
 // faultScript applies the fault schedule at its times. A fault that waits
 // for a leader holds back the ones after it, so a schedule runs whole.
 func (c *Trial) faultScript() {
@@ -59,18 +39,12 @@ func (c *Trial) faultScript() {
 		if !c.sleepUntil(c.limit, scenario.Us(c.Scenario.Faults[i].AtMs)) {
 			return
 		}
-		for !c.applyFault(&c.Scenario.Faults[i]) {
+		for !c.ApplyFault(&c.Scenario.Faults[i], c) {
 			if _, ok := c.waitLeader(0); !ok {
 				return
 			}
 		}
 	}
-}
-
-func (c *Trial) applyFault(f *scenario.Fault) bool {
-	c.membership.Lock()
-	defer c.membership.Unlock()
-	return c.ApplyFault(f, c)
 }
 
 // waitLeader blocks until a leader of a term above afterTerm is known;
