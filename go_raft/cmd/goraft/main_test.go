@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,15 +10,20 @@ import (
 )
 
 // A trial directory that cannot be made is bad input: exit 2, one line
-// naming storage_dir, nothing on standard output and no trace file.
+// naming storage_dir, nothing on standard output and no trace file. Here
+// the temporary directory is missing, or storage_dir names a file.
 func TestStorageDirThatCannotBeMadeExits2(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", filepath.Join(dir, "missing"))
 	path, trace := filepath.Join(dir, "s.json"), filepath.Join(dir, "t.jsonl")
-	if err := os.WriteFile(path, []byte(`{"nodes": 3, "storage": "file"}`), 0o644); err != nil {
-		t.Fatal(err)
+	in := filepath.Join(dir, "in.json")
+	scenario := fmt.Sprintf(`{"nodes": 3, "storage": "file", "storage_dir": %q}`, path)
+	if os.WriteFile(path, []byte(`{"nodes": 3, "storage": "file"}`), 0o644) != nil ||
+		os.WriteFile(in, []byte(scenario), 0o644) != nil {
+		t.Fatal("cannot write the scenarios")
 	}
-	for _, rt := range []string{"sim", "goroutines"} {
+	for _, c := range [][2]string{{"sim", path}, {"goroutines", path}, {"sim", in}, {"goroutines", in}} {
+		rt, path := c[0], c[1]
 		var stdout, stderr bytes.Buffer
 		code := run([]string{"--runtime", rt, "--scenario", path, "--trace", trace}, nil, &stdout, &stderr)
 		if code != 2 || stdout.Len() > 0 || !strings.HasPrefix(stderr.String(), "error: storage_dir: ") ||
