@@ -290,9 +290,9 @@ func (r *Recorder) Flush() error {
 
 // AppendClock is what one incarnation of a node remembers to measure its
 // heartbeat gaps: the term and handling time of the last AppendEntries it
-// handled. Its zero value has handled none.
+// handled. Its zero value has handled none (every AppendEntries has a term of
+// at least 1).
 type AppendClock struct {
-	seen bool
 	term int
 	at   int64
 }
@@ -305,7 +305,7 @@ func (c *AppendClock) Handle(msg raft.Message, now int64) (gapUs int64, ok bool)
 	if !isAE {
 		return 0, false
 	}
-	gapUs, ok = now-c.at, c.seen && c.term == ae.Term
-	*c = AppendClock{true, ae.Term, now}
+	gapUs, ok = now-c.at, c.term == ae.Term
+	*c = AppendClock{ae.Term, now}
 	return gapUs, ok
 }

@@ -151,3 +151,54 @@ func BenchmarkApplyAck(b *testing.B) {
 		})
 	}
 }
+
+// Low is the lowest snapshot of all nodes, a node without one at 0; Rise
+// says when it rose, and ignores a snapshot that is not above the node's own.
+func TestSnapshotFloors(t *testing.T) {
+	f := NewSnapshotFloors(3)
+	steps := []struct {
+		node, index, low int
+		rose             bool
+	}{
+		{0, 10, 0, false},
+		{1, 20, 0, false},
+		{2, 5, 5, true},
+		{2, 4, 5, false}, // an older snapshot
+		{2, 30, 10, true},
+		{0, 40, 20, true},
+		{0, 50, 20, false},
+	}
+	for i, s := range steps {
+		if rose := f.Rise(s.node, s.index); rose != s.rose || f.Low != s.low {
+			t.Fatalf("step %d: rose %v, low %d; want %v, %d", i, rose, f.Low, s.rose, s.low)
+		}
+	}
+}
+
+func TestFirstSeen(t *testing.T) {
+	m := map[int]string{}
+	if FirstSeen(m, 1, "a") != "a" || FirstSeen(m, 1, "b") != "a" || m[1] != "a" {
+		t.Fatalf("first seen %v", m)
+	}
+}
+
+// A trace-only recorder writes every line, hears each role change, and keeps
+// no figures and makes no checks.
+func TestTraceOnly(t *testing.T) {
+	var buf bytes.Buffer
+	var roles []raft.Role
+	r := NewTrace(bufio.NewWriter(&buf), func(_ int64, role raft.Role, _ int) { roles = append(roles, role) })
+	r.State(1000, 0, raft.Leader, 1)
+	r.Apply(2000, 0, 1, raft.Entry{Term: 1, Cmd: "a"})
+	r.Apply(2000, 0, 1, raft.Entry{Term: 1, Cmd: "b"})
+	r.Ack(3000, "a", 1, 10)
+	r.Snapshot(4000, 0, 1, "d")
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(buf.String(), "\n"); lines != 5 || r.KeepsFigures() || r.Violated() != "" ||
+		r.Acks != 0 || len(roles) != 1 || roles[0] != raft.Leader {
+		t.Fatalf("%d lines, keeps figures %v, violation %q, %d acks, roles %v",
+			lines, r.KeepsFigures(), r.Violated(), r.Acks, roles)
+	}
+}
