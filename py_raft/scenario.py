@@ -276,9 +276,9 @@ def _network(raw: Any) -> NetworkSpec:
         if key not in NetworkSpec.__dataclass_fields__:
             raise ScenarioError(f"network.{key}: unknown field")
     d = NetworkSpec()
-    latency = _num(raw, "latency_ms", d.latency_ms, lo=0.001)
-    jitter = _num(raw, "jitter_ms", d.jitter_ms)
-    drop = _num(raw, "drop_rate", d.drop_rate)
+    latency = _num(raw, "latency_ms", d.latency_ms, lo=0.001, name="network.latency_ms")
+    jitter = _num(raw, "jitter_ms", d.jitter_ms, name="network.jitter_ms")
+    drop = _num(raw, "drop_rate", d.drop_rate, name="network.drop_rate")
     if drop >= 1.0:
         raise ScenarioError(f"network.drop_rate: must be in [0, 1), got {drop!r}")
     return NetworkSpec(latency, jitter, drop)

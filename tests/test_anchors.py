@@ -26,6 +26,7 @@ REFUSED = {
         ({"max_batch_entries": 2048}, "max_batch_entries"),
         ({"snapshot_entries": 20}, "snapshot_entries"),
         ({"storage": "file"}, "storage"),
+        ({"transport": "tcp"}, "transport"),
     ],
     "anchor-pysyncobj": [
         ({"faults": [FAULT]}, "faults"),
@@ -35,6 +36,7 @@ REFUSED = {
         ({"inbox_capacity": 64}, "inbox_capacity"),
         ({"snapshot_entries": 20}, "snapshot_entries"),
         ({"storage": "file"}, "storage"),
+        ({"transport": "tcp"}, "transport"),
     ],
 }
 LIBRARY = {"anchor-hashicorp": "hashicorp/raft", "anchor-pysyncobj": "pysyncobj"}

@@ -55,6 +55,8 @@ def test_prints_exactly_one_result_line_and_writes_the_trace(tmp_path: Path) -> 
         ({"election_timeout_ms": [300, 150]}, "election_timeout_ms"),
         ({"heartbeat_ms": 200}, "heartbeat_ms"),
         ({"network": {"drop_rate": 1.5}}, "network.drop_rate"),
+        ({"network": {"jitter_ms": -1}}, "network.jitter_ms"),
+        ({"network": {"latency_ms": "fast"}}, "network.latency_ms"),
         ({"faults": [{"at_ms": 1, "action": "crash", "node": 9}]}, "faults[0].node"),
         ({"bogus": 1}, "bogus"),
         ({"first_election_timeout_ms": [500, 100]}, "first_election_timeout_ms"),

@@ -71,6 +71,8 @@ def refusal(sc: Scenario) -> str | None:
                 f"must be {d.snapshot_entries}")
     if sc.storage != d.storage:
         return "storage: anchor-pysyncobj keeps each node's journal in memory; must be \"memory\""
+    if sc.transport != d.transport:
+        return 'transport: anchor-pysyncobj runs all its nodes in one process; must be "inproc"'
     return None
 
 
