@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,12 +21,12 @@ import (
 // files afresh, so that a restarted node reads back what reached the disk,
 // and nothing else), and incarnation numbers, which seed each restarted core
 // afresh; the recorder, the network model, the random streams and the
-// verdict so far. A real-time runtime guards the Network and the
-// Incarnations (runtime.Trial says how).
+// verdict so far. A real-time runtime guards the Incarnations
+// (runtime.Trial says how); the Cluster guards the Network itself.
 type Cluster struct {
 	Scenario     *scenario.Scenario
 	Recorder     *recorder.Recorder
-	Network      *network.Network
+	Network      *network.Network // under netMu once the trial runs
 	ControlRng   *raft.SplitMix64
 	Payload      string // every client command's payload
 	Incarnations []int  // each node's crashes so far
@@ -33,6 +34,7 @@ type Cluster struct {
 	members      []int                 // every node's id: one slice shared by every core
 	storages     []*raft.MemoryStorage // storage "memory"
 	files        *filestore.Stores     // storage "file"
+	netMu        sync.Mutex            // a real-time trial's senders, faults and result share the Network
 	// mu guards the verdict, which a real-time trial's hard stop reads
 	// while the scripts run, and lastCrashed, which its two scripts share.
 	mu            sync.Mutex
@@ -109,19 +111,32 @@ func (c *Cluster) Crashed(h *Host, now int64) {
 	h.Retire()
 }
 
-// Faults is how a runtime carries out what a fault does to its nodes.
+// Route decides, as the network model says, the fate of src's messages sent
+// at now: it yields the due time of each one that arrives, in order.
+func (c *Cluster) Route(src int, msgs []raft.Envelope, now int64) iter.Seq2[int64, raft.Envelope] {
+	return func(yield func(int64, raft.Envelope) bool) {
+		c.netMu.Lock()
+		defer c.netMu.Unlock()
+		for _, e := range msgs {
+			if delay, ok := c.Network.Delay(src, e.To); ok && !yield(now+delay, e) {
+				return
+			}
+		}
+	}
+}
+
+// Faults is how a runtime carries out what a fault does to its nodes; the
+// cluster partitions and heals the network itself.
 type Faults interface {
 	Up(node int) bool
 	Crash(node int)
 	Restart(node int)
-	Partition(groups [][]int)
-	Heal()
 }
 
-// ApplyFault carries out the due fault f in rt now, as Fault.Resolve says.
+// ApplyFault carries out the fault f, due now, in rt, as Fault.Resolve says.
 // It returns false when f must wait for the next leader; the runtime then
 // holds back the faults after it too.
-func (c *Cluster) ApplyFault(f *scenario.Fault, rt Faults) bool {
+func (c *Cluster) ApplyFault(f *scenario.Fault, rt Faults, now int64) bool {
 	leader, _, _ := c.Recorder.KnownLeader()
 	c.mu.Lock()
 	lastCrashed := c.lastCrashed
@@ -135,9 +150,15 @@ func (c *Cluster) ApplyFault(f *scenario.Fault, rt Faults) bool {
 	case scenario.Restart:
 		rt.Restart(e.Node)
 	case scenario.Partition:
-		rt.Partition(e.Groups)
+		c.netMu.Lock()
+		c.Network.Partition(e.Groups)
+		c.netMu.Unlock()
+		c.Recorder.Partition(now, e.Groups)
 	case scenario.Heal:
-		rt.Heal()
+		c.netMu.Lock()
+		c.Network.Heal()
+		c.netMu.Unlock()
+		c.Recorder.Heal(now)
 	}
 	return true
 }
@@ -158,10 +179,12 @@ func (c *Cluster) setWindow(end int, tUs int64) {
 }
 
 // Result decides ok, the scenario finished and no safety rule broke, and
-// builds the result at trial time elapsedUs. sent and dropped are the
-// network model's counters, inboxDropped the peer messages dropped at full
-// inboxes, rt the runtime's own figures.
-func (c *Cluster) Result(impl string, elapsedUs int64, sent, dropped, inboxDropped int, rt any) result.Result {
+// builds the result at trial time elapsedUs. inboxDropped is the peer
+// messages dropped at full inboxes, rt the runtime's own figures.
+func (c *Cluster) Result(impl string, elapsedUs int64, inboxDropped int, rt any) result.Result {
+	c.netMu.Lock()
+	sent, dropped := c.Network.Sent, c.Network.Dropped
+	c.netMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	sc, rec, why := c.Scenario, c.Recorder, c.failure

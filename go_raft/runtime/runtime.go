@@ -42,7 +42,7 @@ type Trial struct {
 	cancel     context.CancelFunc
 	courier    *courier
 	workers    sync.WaitGroup // the network, the fault schedule and the clients
-	// mu guards the cluster's Network, leaderChanged and the peaks.
+	// mu guards leaderChanged and the peaks.
 	mu sync.Mutex
 	// leaderChanged is closed and replaced whenever the known leader
 	// changes: a broadcast, since both scripts may wait for a leader.
@@ -100,15 +100,7 @@ func (c *Trial) SendAll(src int, msgs []raft.Envelope) {
 	}
 	now := c.now()
 	c.lookIfOverdue(now)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.courier.postAll(func(yield func(int64, raft.Envelope) bool) {
-		for _, e := range msgs {
-			if delay, ok := c.Network.Delay(src, e.To); ok && !yield(now+delay, e) {
-				return
-			}
-		}
-	})
+	c.courier.postAll(c.Route(src, msgs, now))
 }
 
 // deliver runs on the network goroutine with a batch of due messages.
@@ -173,22 +165,6 @@ func (c *Trial) Restart(id int) {
 	c.nodesMu.Lock()
 	defer c.nodesMu.Unlock()
 	c.nodes[id] = n
-}
-
-// Partition splits the network.
-func (c *Trial) Partition(groups [][]int) {
-	c.mu.Lock()
-	c.Network.Partition(groups)
-	c.mu.Unlock()
-	c.Recorder.Partition(c.now(), groups)
-}
-
-// Heal ends the partition.
-func (c *Trial) Heal() {
-	c.mu.Lock()
-	c.Network.Heal()
-	c.mu.Unlock()
-	c.Recorder.Heal(c.now())
 }
 
 // ---- clients: the shared client, on a goroutine each ------------------------
@@ -352,8 +328,7 @@ func (c *Trial) result() result.Result {
 	}
 	c.nodesMu.RUnlock()
 	c.mu.Lock()
-	sent, dropped := c.Network.Sent, c.Network.Dropped
 	rt := Runtime{float64(elapsed) / 1000, c.threadsPeak, c.goroutinesPeak, result.ProcessUsage(), cpuTrial, c.FsyncUs()}
 	c.mu.Unlock()
-	return c.Result("go", elapsed, sent, dropped, int(inboxDropped), rt)
+	return c.Result("go", elapsed, int(inboxDropped), rt)
 }

@@ -124,10 +124,8 @@ func (s *Sim) Run() {
 }
 
 func (s *Sim) send(src int, msgs []raft.Envelope) {
-	for _, m := range msgs {
-		if delay, ok := s.Network.Delay(src, m.To); ok {
-			s.queue.Push(s.Now+delay, func() { s.deliver(m.To, m.Msg) })
-		}
+	for due, m := range s.Route(src, msgs, s.Now) {
+		s.queue.Push(due, func() { s.deliver(m.To, m.Msg) })
 	}
 }
 
@@ -180,24 +178,12 @@ func (s *Sim) Restart(node int) {
 	s.scheduleTimer(node)
 }
 
-// Partition splits the network.
-func (s *Sim) Partition(groups [][]int) {
-	s.Network.Partition(groups)
-	s.Recorder.Partition(s.Now, groups)
-}
-
-// Heal ends the partition.
-func (s *Sim) Heal() {
-	s.Network.Heal()
-	s.Recorder.Heal(s.Now)
-}
-
 // faultsDue applies due faults in order; index -1 only retries the waiting ones.
 func (s *Sim) faultsDue(index int) {
 	if index >= 0 {
 		s.faultsWaiting = append(s.faultsWaiting, index)
 	}
-	for len(s.faultsWaiting) > 0 && s.ApplyFault(&s.Scenario.Faults[s.faultsWaiting[0]], s) {
+	for len(s.faultsWaiting) > 0 && s.ApplyFault(&s.Scenario.Faults[s.faultsWaiting[0]], s, s.Now) {
 		s.faultsWaiting = s.faultsWaiting[1:]
 	}
 }
@@ -321,6 +307,6 @@ func Run(sc *scenario.Scenario, trace *bufio.Writer, check bool) (result.Result,
 	if s.Violation != nil {
 		s.Fail("safety violation: " + s.Violation.Error())
 	}
-	return s.Result("go-sim", s.Now, s.Network.Sent, s.Network.Dropped, 0,
+	return s.Result("go-sim", s.Now, 0,
 		Runtime{true, s.Events, result.ProcessUsage(), s.FsyncUs()}), nil
 }
