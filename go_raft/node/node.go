@@ -27,8 +27,8 @@ type Config struct {
 	// InboxCapacity bounds the peer messages (Step) waiting in the inbox;
 	// 0: unbounded. Proposals are not counted: their callers bound them.
 	InboxCapacity int
-	// Quit, if not nil, halts the node when closed, as Halt does: one close
-	// halts any number of nodes at once.
+	// Quit, if not nil, stops the node when closed, as Stop does but without
+	// the wait: one close stops any number of nodes at once.
 	Quit <-chan struct{}
 }
 
@@ -53,14 +53,14 @@ type Node struct {
 	dropped atomic.Int64
 }
 
-// Start starts h's goroutine; h belongs to it until Done is closed.
+// Start starts h's goroutine; h belongs to it until it stops.
 func Start(h *host.Host, cfg Config) *Node {
 	n := &Node{host: h, cfg: cfg, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go n.run()
 	return n
 }
 
-// Host is the node's host; it belongs to the node's goroutine until Done is closed.
+// Host is the node's host; it belongs to the node's goroutine until it stops.
 func (n *Node) Host() *host.Host { return n.host }
 
 // Step hands the node a message from a peer; it never blocks. A full inbox
@@ -68,7 +68,7 @@ func (n *Node) Host() *host.Host { return n.host }
 func (n *Node) Step(msg raft.Message) { n.post(msg, true) }
 
 // Dropped is how many peer messages a full inbox has dropped; final once
-// Done is closed.
+// the node has stopped.
 func (n *Node) Dropped() int64 { return n.dropped.Load() }
 
 // Propose hands the node a client's request; it never blocks. r hears the
@@ -85,7 +85,7 @@ func (n *Node) post(item any, peer bool) bool {
 	n.mu.Lock()
 	full := peer && n.cfg.InboxCapacity > 0 && n.messages >= n.cfg.InboxCapacity
 	if full {
-		n.dropped.Add(1) // under the lock: once Done is closed, Dropped is final
+		n.dropped.Add(1) // under the lock: once the node has stopped, Dropped is final
 	}
 	if full || n.stopped.Load() {
 		n.mu.Unlock()
@@ -101,25 +101,15 @@ func (n *Node) post(item any, peer bool) bool {
 }
 
 // Stop stops the node and waits for its goroutine; the storage keeps what
-// was persisted. Stop is idempotent.
+// was persisted. Stop is idempotent. To stop many nodes, close their
+// Config.Quit first: they wind down together, and each Stop only waits.
 func (n *Node) Stop() {
-	n.Halt()
-	<-n.done
-}
-
-// Halt is Stop without the wait: the node stops handling messages at once
-// and drops what it is sent; Done tells when its goroutine has returned.
-// Halt many nodes (or close their Config.Quit), then wait: they wind down
-// together instead of one after another.
-func (n *Node) Halt() {
 	n.mu.Lock()
 	n.stopped.Store(true)
 	n.mu.Unlock()
 	n.signal()
+	<-n.done
 }
-
-// Done is closed once the node's goroutine has returned after a stop.
-func (n *Node) Done() <-chan struct{} { return n.done }
 
 func (n *Node) signal() {
 	select {
@@ -168,7 +158,7 @@ func (n *Node) run() {
 	n.quit(nil)
 }
 
-// quitting tells whether Halt or Stop was called or Config.Quit closed.
+// quitting tells whether Stop was called or Config.Quit closed.
 func (n *Node) quitting() bool {
 	select {
 	case <-n.cfg.Quit:

@@ -239,7 +239,7 @@ func TestBoundedInboxDropsAndCounts(t *testing.T) {
 	}
 }
 
-// Closing Config.Quit halts nodes as Halt does, even one that is busy: it
+// Closing Config.Quit stops nodes as Stop does, even one that is busy: it
 // stops at its next message and loses the proposals that wait.
 func TestQuitHaltsNodes(t *testing.T) {
 	quit := make(chan struct{})
@@ -248,9 +248,9 @@ func TestQuitHaltsNodes(t *testing.T) {
 	lost := answers(busy, 1)
 	other := idle(1, 0, quit, func() {})
 	close(quit)
-	<-other.Done()
+	<-other.done
 	close(release)
-	<-busy.Done()
+	<-busy.done
 	if o := <-lost; o != client.Lost {
 		t.Fatalf("the waiting proposal: %v", o)
 	}

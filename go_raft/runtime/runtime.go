@@ -6,11 +6,11 @@
 // and for the watchdog (watchdog.go), while the calling goroutine runs the
 // scenario's script (script.go).
 //
-// Every wait ends when the trial's context is cancelled (freeze). Shutdown
-// freezes the cluster, waits for the network, fault and client goroutines,
-// halts every node (a stopped node drops what it is sent and never blocks a
-// sender) and waits for them together, then for the watchdog, which watches
-// the shutdown too.
+// Every wait and every node ends when the trial's context is cancelled
+// (freeze; a stopped node drops what it is sent and never blocks a sender).
+// Shutdown freezes the cluster, waits for the network, fault and client
+// goroutines, then for the nodes, then for the watchdog, which watches the
+// shutdown too.
 package runtime
 
 import (
@@ -269,14 +269,9 @@ func (c *Trial) execute() {
 	nodes := c.nodes
 	c.nodes = make([]*node.Node, len(nodes))
 	c.nodesMu.Unlock()
-	for _, n := range nodes {
+	for _, n := range nodes { // freeze stopped them all at once (node.Config.Quit)
 		if n != nil {
-			n.Halt()
-		}
-	}
-	for _, n := range nodes {
-		if n != nil {
-			<-n.Done()
+			n.Stop()
 			c.inboxDropped.Add(n.Dropped())
 			n.Host().Retire()
 		}
