@@ -1,3 +1,5 @@
+// What the online checks (here and in package invariants) share.
+
 package recorder
 
 import "slices"
