@@ -1,8 +1,8 @@
 // Package host is the layer every runtime, the simulator included, shares
 // above the core: a Host carries out each Ready of its core (persist, send,
 // apply, answer the clients); a Cluster keeps what outlives a node's
-// incarnations and the meaning of a fault; a Script is the scenario's
-// controller. A runtime adds only how it waits and delivers.
+// incarnations, the meaning of a fault and the scenario's controller
+// (Cluster.Script). A runtime adds only how it waits and delivers.
 package host
 
 import (

@@ -50,9 +50,7 @@ func (c *Trial) watchdog(quit <-chan struct{}) {
 			continue
 		}
 		c.lastLook.Store(now)
-		if reason, over := c.overMemory(); over {
-			c.endTrial(reason)
-		} else if now > limit+timeoutSlackUs {
+		if !c.checkMemory() && now > limit+timeoutSlackUs {
 			c.endTrial("timeout: scenario did not finish within timeout_ms")
 		}
 	}
@@ -76,23 +74,20 @@ func (c *Trial) hardStopIfDue(now int64) {
 // last look is overdue; one caller looks, the others go on at once.
 func (c *Trial) lookIfOverdue(now int64) {
 	last := c.lastLook.Load()
-	if now-last <= overdueUs || c.Scenario.MemoryLimitMb <= 0 || !c.lastLook.CompareAndSwap(last, now) {
-		return
-	}
-	if reason, over := c.overMemory(); over {
-		c.endTrial(reason)
+	if now-last > overdueUs && c.Scenario.MemoryLimitMb > 0 && c.lastLook.CompareAndSwap(last, now) {
+		c.checkMemory()
 	}
 }
 
-// overMemory tells whether the resident set passed memory_limit_mb (0: no
-// limit), and says so as the trial's error.
-func (c *Trial) overMemory() (reason string, over bool) {
+// checkMemory ends the trial, with the memory error, if the resident set
+// passed memory_limit_mb (0: no limit).
+func (c *Trial) checkMemory() (over bool) {
 	limit := c.Scenario.MemoryLimitMb
 	kb, ok := result.RSSKb()
-	if limit <= 0 || !ok || float64(kb/1024) <= limit {
-		return "", false
+	if over = limit > 0 && ok && float64(kb/1024) > limit; over {
+		c.endTrial(fmt.Sprintf("memory: resident set %d MB passed memory_limit_mb %g", kb/1024, limit))
 	}
-	return fmt.Sprintf("memory: resident set %d MB passed memory_limit_mb %g", kb/1024, limit), true
+	return over
 }
 
 // endTrial fails the trial with reason and freezes the cluster, which ends
