@@ -46,14 +46,20 @@ type Runner interface {
 // the goroutine runtime blocks in each Wait, the simulator runs the script
 // as a coroutine and resumes it from events, so both measure alike.
 func (c *Cluster) Script(rt Runner) {
-	now, leader, ok := rt.Wait(Wait{Kind: Leader, Timeout: "timeout: no leader elected within timeout_ms"})
-	if !ok {
+	var now int64
+	var leader int
+	wait := func(w Wait) (ok bool) {
+		now, leader, ok = rt.Wait(w)
+		return ok
+	}
+	sleep := func(us int64) bool { return wait(Wait{Kind: Sleep, Until: now + us}) }
+	if !wait(Wait{Kind: Leader, Timeout: "timeout: no leader elected within timeout_ms"}) {
 		return
 	}
 	sc := c.Scenario
 	switch sc.Kind {
 	case "election":
-		rt.Wait(Wait{Kind: Sleep, Until: now + scenario.Us(sc.ObserveMs)})
+		sleep(scenario.Us(sc.ObserveMs))
 	case "replication":
 		c.setWindow(0, now)
 		rt.StartClients(leader)
@@ -61,7 +67,7 @@ func (c *Cluster) Script(rt Runner) {
 		if sc.Commands != nil {
 			w = Wait{Kind: Acks}
 		}
-		if now, _, ok = rt.Wait(w); !ok {
+		if !wait(w) {
 			return
 		}
 		// The clients' window ends at the last ack when the commands end
@@ -72,50 +78,39 @@ func (c *Cluster) Script(rt Runner) {
 			_, end = c.Recorder.AckCount()
 		}
 		c.setWindow(1, end)
-		rt.Wait(Wait{Kind: Sleep, Until: now + 2*scenario.Us(sc.HeartbeatMs)})
-	default:
-		c.failovers(rt, now)
-	}
-}
-
-// failovers is section 9.3's method: let the leader settle, crash it at a
-// random point of a heartbeat interval, and time how long until a leader of
-// a higher term exists; then restart it.
-func (c *Cluster) failovers(rt Runner, now int64) {
-	sc, ok := c.Scenario, true
-	for {
-		if now, _, ok = rt.Wait(Wait{Kind: Sleep, Until: now + scenario.Us(sc.SettleMs)}); !ok {
-			return
-		}
-		arm := c.ControlRng.UniformInt(0, scenario.Us(sc.HeartbeatMs)-1)
-		if now, _, ok = rt.Wait(Wait{Kind: Sleep, Until: now + arm}); !ok {
-			return
-		}
-		crashed, term, _ := c.Recorder.KnownLeader()
-		if crashed == raft.None { // faults left no leader: crash the next one
-			if now, _, ok = rt.Wait(Wait{Kind: Leader, AfterTerm: -1}); !ok {
+		sleep(2 * scenario.Us(sc.HeartbeatMs))
+	default: // section 9.3's method: let the leader settle, crash it at a
+		// random point of a heartbeat interval, time how long until a leader
+		// of a higher term exists, restart it
+		for {
+			if !sleep(scenario.Us(sc.SettleMs)) || !sleep(c.ControlRng.UniformInt(0, scenario.Us(sc.HeartbeatMs)-1)) {
 				return
 			}
-			continue
-		}
-		crashUs := now
-		rt.Crash(crashed)
-		reason := fmt.Sprintf("timeout: no new leader after crash %d", c.failoversDone.Load()+1)
-		if now, _, ok = rt.Wait(Wait{Kind: Leader, AfterTerm: term, Timeout: reason}); !ok {
-			return
-		}
-		_, _, leaderUs := c.Recorder.KnownLeader()
-		c.Recorder.Failover(leaderUs - crashUs)
-		c.failoversDone.Add(1)
-		// A step of its own, not inside the new leader's Ready.
-		if now, _, ok = rt.Wait(Wait{Kind: Sleep, Until: now}); !ok {
-			return
-		}
-		if !rt.Up(crashed) {
-			rt.Restart(crashed)
-		}
-		if int(c.failoversDone.Load()) >= sc.Failovers {
-			return
+			crashed, term, _ := c.Recorder.KnownLeader()
+			if crashed == raft.None { // faults left no leader: crash the next one
+				if !wait(Wait{Kind: Leader, AfterTerm: -1}) {
+					return
+				}
+				continue
+			}
+			crashUs := now
+			rt.Crash(crashed)
+			reason := fmt.Sprintf("timeout: no new leader after crash %d", c.failoversDone.Load()+1)
+			if !wait(Wait{Kind: Leader, AfterTerm: term, Timeout: reason}) {
+				return
+			}
+			_, _, leaderUs := c.Recorder.KnownLeader()
+			c.Recorder.Failover(leaderUs - crashUs)
+			c.failoversDone.Add(1)
+			if !sleep(0) { // a step of its own, not inside the new leader's Ready
+				return
+			}
+			if !rt.Up(crashed) {
+				rt.Restart(crashed)
+			}
+			if int(c.failoversDone.Load()) >= sc.Failovers {
+				return
+			}
 		}
 	}
 }
