@@ -28,15 +28,6 @@ import (
 	"raftbench/go_raft/timeq"
 )
 
-// simClient is one client and where its request waits.
-type simClient struct {
-	*client.Client
-	request *host.Request
-	node    int
-	index   int
-	attempt int // an answer or a timeout counts only for its own attempt
-}
-
 // Sim is one simulated trial.
 type Sim struct {
 	*host.Cluster
@@ -190,8 +181,9 @@ func (s *Sim) faultsDue(index int) {
 
 // ---- clients: the shared client, driven by events --------------------------
 
-// request sends c's next command to the node it guesses leads.
-func (s *Sim) request(c *simClient) {
+// request sends c's next command to the node it guesses leads. Its answer
+// and its timeout race: whichever comes first settles it, and voids the other.
+func (s *Sim) request(c *client.Client) {
 	if !s.clientsOn {
 		return
 	}
@@ -201,27 +193,35 @@ func (s *Sim) request(c *simClient) {
 		s.resume(c, client.Redirect, raft.None)
 		return
 	}
-	c.attempt++
-	attempt := c.attempt
-	r := &host.Request{Cmd: cmd, Answer: func(o client.Outcome, hint int) { s.answer(c, attempt, o, hint) }}
+	settled := false
+	r := &host.Request{Cmd: cmd, Answer: func(o client.Outcome, hint int) {
+		if !settled {
+			settled = true
+			s.answer(c, o, hint)
+		}
+	}}
 	if index, ok := h.Propose(r, s.Payload, s.Now); ok {
-		c.request, c.node, c.index = r, node, index
-		s.queue.Push(s.Now+scenario.Us(s.Scenario.ClientTimeoutMs), func() { s.timeout(c, attempt) })
+		s.queue.Push(s.Now+scenario.Us(s.Scenario.ClientTimeoutMs), func() {
+			if settled {
+				return
+			}
+			settled = true
+			if h := s.hosts[node]; h != nil {
+				h.Cancel(index, r)
+			}
+			s.resume(c, client.Timeout, raft.None)
+		})
 		h.Flush(s.Now)
 		s.scheduleTimer(node)
 	}
 }
 
 // resume hands c the outcome of its request and schedules its next one.
-func (s *Sim) resume(c *simClient, o client.Outcome, hint int) {
+func (s *Sim) resume(c *client.Client, o client.Outcome, hint int) {
 	s.queue.Push(s.Now+c.Outcome(o, hint, s.Up), func() { s.request(c) })
 }
 
-func (s *Sim) answer(c *simClient, attempt int, o client.Outcome, hint int) {
-	if attempt != c.attempt {
-		return
-	}
-	c.attempt++ // the timeout of this attempt is void now
+func (s *Sim) answer(c *client.Client, o client.Outcome, hint int) {
 	if cmds := s.Scenario.Commands; o == client.OK && cmds != nil && s.Recorder.Acks >= *cmds {
 		wakeup := -1 // the clients were stopped already
 		if s.wait.Kind == host.Acks {
@@ -230,17 +230,6 @@ func (s *Sim) answer(c *simClient, attempt int, o client.Outcome, hint int) {
 		s.queue.Push(s.Now, func() { s.wake(wakeup) })
 	}
 	s.resume(c, o, hint)
-}
-
-func (s *Sim) timeout(c *simClient, attempt int) {
-	if attempt != c.attempt {
-		return
-	}
-	if h := s.hosts[c.node]; h != nil {
-		h.Cancel(c.index, c.request)
-	}
-	c.attempt++
-	s.resume(c, client.Timeout, raft.None)
 }
 
 // ---- the scenario's controller: the shared script, driven by events ---------
@@ -280,7 +269,7 @@ func (s *Sim) StartClients(leader int) {
 	sc := s.Scenario
 	s.clientsOn = true
 	for i := range sc.Clients {
-		c := &simClient{Client: client.New(i, leader, sc.Nodes, s.Network.LatencyUs, scenario.Us(sc.ClientRetryMs))}
+		c := client.New(i, leader, sc.Nodes, s.Network.LatencyUs, scenario.Us(sc.ClientRetryMs))
 		s.queue.Push(s.Now+c.HopUs, func() { s.request(c) })
 	}
 }
