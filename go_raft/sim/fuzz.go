@@ -86,19 +86,13 @@ func RunSeed(seed int64, snapshots bool) (err error) {
 	return s.Violation
 }
 
-// Failure is one seed that broke an invariant.
-type Failure struct {
-	Seed int64
-	Err  error
-}
-
 // Fuzz runs seeds first..first+n-1 on jobs goroutines (0: GOMAXPROCS), each
-// every jobs-th seed, and returns the failures in seed order.
-func Fuzz(first, n int64, jobs int, snapshots bool) []Failure {
+// every jobs-th seed; errs[i] is seed first+i's violation, or nil.
+func Fuzz(first, n int64, jobs int, snapshots bool) (errs []error) {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
-	errs := make([]error, n)
+	errs = make([]error, n)
 	var wg sync.WaitGroup
 	for job := range int64(jobs) {
 		wg.Add(1)
@@ -110,23 +104,20 @@ func Fuzz(first, n int64, jobs int, snapshots bool) []Failure {
 		}()
 	}
 	wg.Wait()
-	var failures []Failure
-	for i, err := range errs {
-		if err != nil {
-			failures = append(failures, Failure{first + int64(i), err})
-		}
-	}
-	return failures
+	return errs
 }
 
 // FuzzMain is `goraft fuzz`: each failing seed, then "N seeds, V violations,
 // T s", as python -m py_raft.sim.fuzz prints them; 1 if a seed failed.
 func FuzzMain(w io.Writer, first, n int64, jobs int, snapshots bool) int {
 	start := time.Now()
-	failures := Fuzz(first, n, jobs, snapshots)
-	for _, f := range failures {
-		fmt.Fprintf(w, "seed %d: %v\n", f.Seed, f.Err)
+	violations := 0
+	for i, err := range Fuzz(first, n, jobs, snapshots) {
+		if err != nil {
+			fmt.Fprintf(w, "seed %d: %v\n", first+int64(i), err)
+			violations++
+		}
 	}
-	fmt.Fprintf(w, "%d seeds, %d violations, %.1f s\n", n, len(failures), time.Since(start).Seconds())
-	return min(len(failures), 1)
+	fmt.Fprintf(w, "%d seeds, %d violations, %.1f s\n", n, violations, time.Since(start).Seconds())
+	return min(violations, 1)
 }
