@@ -49,9 +49,8 @@ type Trial struct {
 	leaderChanged  chan struct{}
 	threadsPeak    int
 	goroutinesPeak int
-	membership     sync.Mutex   // the Incarnations: crashes and restarts come from two goroutines
-	nodesMu        sync.RWMutex // guards nodes, read by every delivery
-	nodes          []*node.Node // nil: crashed
+	membership     sync.Mutex                  // the Incarnations: crashes and restarts come from two goroutines
+	nodes          []atomic.Pointer[node.Node] // nil: crashed
 	clientsOn      atomic.Bool
 	endedAt        atomic.Int64                            // trial time of endTrial; 0: not ended
 	hardStop       func(res result.Result, cleanup func()) // see Run; nil: none
@@ -63,7 +62,7 @@ type Trial struct {
 
 // New prepares a trial; trace may be nil.
 func New(sc *scenario.Scenario, trace *bufio.Writer) (*Trial, error) {
-	c := &Trial{start: time.Now(), nodes: make([]*node.Node, sc.Nodes), leaderChanged: make(chan struct{})}
+	c := &Trial{start: time.Now(), nodes: make([]atomic.Pointer[node.Node], sc.Nodes), leaderChanged: make(chan struct{})}
 	var err error
 	if c.Cluster, err = host.NewCluster(sc, recorder.New(trace, c.notify, sc.Nodes)); err != nil {
 		return nil, err
@@ -108,19 +107,11 @@ func (c *Trial) deliver(batch []inflight) {
 	if c.ctx.Err() != nil {
 		return
 	}
-	c.nodesMu.RLock()
-	defer c.nodesMu.RUnlock()
 	for _, m := range batch {
-		if n := c.nodes[m.dst]; n != nil {
+		if n := c.nodes[m.dst].Load(); n != nil {
 			n.Step(m.msg) // a stopped node drops it, a full inbox too
 		}
 	}
-}
-
-func (c *Trial) node(id int) *node.Node {
-	c.nodesMu.RLock()
-	defer c.nodesMu.RUnlock()
-	return c.nodes[id]
 }
 
 // startNode starts node id's current incarnation; the caller publishes it.
@@ -135,16 +126,13 @@ func (c *Trial) startNode(id int) *node.Node {
 // takes membership and does nothing if the other did it first.
 
 // Up tells whether node id runs.
-func (c *Trial) Up(id int) bool { return c.node(id) != nil }
+func (c *Trial) Up(id int) bool { return c.nodes[id].Load() != nil }
 
 // Crash stops node id and ends its incarnation.
 func (c *Trial) Crash(id int) {
 	c.membership.Lock()
 	defer c.membership.Unlock()
-	c.nodesMu.Lock()
-	n := c.nodes[id]
-	c.nodes[id] = nil
-	c.nodesMu.Unlock()
+	n := c.nodes[id].Swap(nil)
 	if n == nil {
 		return
 	}
@@ -161,10 +149,7 @@ func (c *Trial) Restart(id int) {
 		return
 	}
 	c.Recorder.Restart(c.now(), id)
-	n := c.startNode(id)
-	c.nodesMu.Lock()
-	defer c.nodesMu.Unlock()
-	c.nodes[id] = n
+	c.nodes[id].Store(c.startNode(id))
 }
 
 // ---- clients: the shared client, on a goroutine each ------------------------
@@ -190,7 +175,7 @@ func (c *Trial) StopClients() { c.clientsOn.Store(false) }
 // request proposes cmd at node id and waits for the outcome, until
 // client_timeout_ms or the end of the trial.
 func (c *Trial) request(id int, cmd string) (client.Outcome, int) {
-	n := c.node(id)
+	n := c.nodes[id].Load()
 	if n == nil {
 		return client.Redirect, raft.None
 	}
@@ -254,23 +239,17 @@ func (c *Trial) execute() {
 	var watchdog sync.WaitGroup
 	quitWatchdog := make(chan struct{})
 	spawn(&watchdog, func() { c.watchdog(quitWatchdog) })
-	spawn(&c.workers, c.courier.run)
-	c.nodesMu.Lock() // one lock for all: deliveries would wake thousands of goroutines in between
 	for id := range c.nodes {
-		c.nodes[id] = c.startNode(id)
+		c.nodes[id].Store(c.startNode(id))
 	}
-	c.nodesMu.Unlock()
+	spawn(&c.workers, c.courier.run) // once all run: deliveries would wake thousands of goroutines in between
 	spawn(&c.workers, c.faultScript)
 	c.sample()
 	c.Script(c)
 	c.freeze()
-	c.workers.Wait() // no crash or restart races with what follows
-	c.nodesMu.Lock()
-	nodes := c.nodes
-	c.nodes = make([]*node.Node, len(nodes))
-	c.nodesMu.Unlock()
-	for _, n := range nodes { // freeze stopped them all at once (node.Config.Quit)
-		if n != nil {
+	c.workers.Wait()         // no crash or restart races with what follows
+	for i := range c.nodes { // freeze stopped them all at once (node.Config.Quit)
+		if n := c.nodes[i].Swap(nil); n != nil {
 			n.Stop()
 			c.inboxDropped.Add(n.Dropped())
 			n.Host().Retire()
@@ -315,13 +294,11 @@ func (c *Trial) result() result.Result {
 	elapsed := c.now()
 	cpuTrial := recorder.RoundTo(result.CPUSeconds()-c.cpuStart, 6)
 	inboxDropped := c.inboxDropped.Load()
-	c.nodesMu.RLock()
-	for _, n := range c.nodes { // none at the end: shutdown retires them all
-		if n != nil {
+	for i := range c.nodes { // none at the end: shutdown retires them all
+		if n := c.nodes[i].Load(); n != nil {
 			inboxDropped += n.Dropped()
 		}
 	}
-	c.nodesMu.RUnlock()
 	c.mu.Lock()
 	rt := Runtime{float64(elapsed) / 1000, c.threadsPeak, c.goroutinesPeak, result.ProcessUsage(), cpuTrial, c.FsyncUs()}
 	c.mu.Unlock()
