@@ -9,6 +9,8 @@
 package node
 
 import (
+	"cmp"
+	"context"
 	"math"
 	"os"
 	"strconv"
@@ -27,9 +29,9 @@ type Config struct {
 	// InboxCapacity bounds the peer messages (Step) waiting in the inbox;
 	// 0: unbounded. Proposals are not counted: their callers bound them.
 	InboxCapacity int
-	// Quit, if not nil, stops the node when closed, as Stop does but without
-	// the wait: one close stops any number of nodes at once.
-	Quit <-chan struct{}
+	// Context, if not nil, stops the node when cancelled, as Stop does but
+	// without the wait: one cancel stops any number of nodes at once.
+	Context context.Context
 }
 
 type proposal struct {
@@ -42,20 +44,23 @@ type Node struct {
 	host *host.Host
 	cfg  Config
 
+	// ctx is cancelled when the node stops; a post checks it under mu, and
+	// the goroutine drains the inbox under mu once it is, so no proposal
+	// goes unanswered.
+	ctx      context.Context
+	stop     context.CancelFunc
 	mu       sync.Mutex
-	inbox    []any // raft.Message or *proposal
-	messages int   // peer messages in inbox
-	// stopped is set under mu; the goroutine also reads it without, to
-	// leave a batch in the middle.
-	stopped atomic.Bool
-	wake    chan struct{} // capacity 1: "the inbox is not empty, or stop"
-	done    chan struct{} // closed when the goroutine has returned
-	dropped atomic.Int64
+	inbox    []any         // raft.Message or *proposal
+	messages int           // peer messages in inbox
+	wake     chan struct{} // capacity 1: "the inbox is not empty"
+	done     chan struct{} // closed when the goroutine has returned
+	dropped  atomic.Int64
 }
 
 // Start starts h's goroutine; h belongs to it until it stops.
 func Start(h *host.Host, cfg Config) *Node {
 	n := &Node{host: h, cfg: cfg, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	n.ctx, n.stop = context.WithCancel(cmp.Or(cfg.Context, context.Background()))
 	go n.run()
 	return n
 }
@@ -87,7 +92,7 @@ func (n *Node) post(item any, peer bool) bool {
 	if full {
 		n.dropped.Add(1) // under the lock: once the node has stopped, Dropped is final
 	}
-	if full || n.stopped.Load() {
+	if full || n.ctx.Err() != nil {
 		n.mu.Unlock()
 		return false
 	}
@@ -101,13 +106,10 @@ func (n *Node) post(item any, peer bool) bool {
 }
 
 // Stop stops the node and waits for its goroutine; the storage keeps what
-// was persisted. Stop is idempotent. To stop many nodes, close their
-// Config.Quit first: they wind down together, and each Stop only waits.
+// was persisted. Stop is idempotent. To stop many nodes, cancel their
+// Config.Context first: they wind down together, and each Stop only waits.
 func (n *Node) Stop() {
-	n.mu.Lock()
-	n.stopped.Store(true)
-	n.mu.Unlock()
-	n.signal()
+	n.stop()
 	<-n.done
 }
 
@@ -127,7 +129,7 @@ func (n *Node) run() {
 	timer := time.NewTimer(usDuration(at - n.cfg.Now()))
 	defer timer.Stop()
 	var spare []any
-	for !n.quitting() {
+	for n.ctx.Err() == nil {
 		select {
 		case <-n.wake:
 			n.mu.Lock()
@@ -135,7 +137,7 @@ func (n *Node) run() {
 			n.inbox, n.messages = spare[:0], 0
 			n.mu.Unlock()
 			for i, item := range items {
-				if n.quitting() {
+				if n.ctx.Err() != nil {
 					n.quit(items[i:])
 					return
 				}
@@ -145,10 +147,10 @@ func (n *Node) run() {
 			spare = items
 		case <-timer.C:
 			at = math.MaxInt64
-			if !n.quitting() {
+			if n.ctx.Err() == nil {
 				n.host.Tick(n.cfg.Now())
 			}
-		case <-n.cfg.Quit:
+		case <-n.ctx.Done():
 		}
 		if deadline := n.host.Core.NextDeadline(); deadline < at {
 			timer.Reset(usDuration(deadline - n.cfg.Now()))
@@ -158,22 +160,11 @@ func (n *Node) run() {
 	n.quit(nil)
 }
 
-// quitting tells whether Stop was called or Config.Quit closed.
-func (n *Node) quitting() bool {
-	select {
-	case <-n.cfg.Quit:
-		return true
-	default:
-		return n.stopped.Load()
-	}
-}
-
 // quit stops the node from its own goroutine. The proposals that raced with
 // the stop, those it had not handled (rest) and those still in the inbox,
 // are lost with the node.
 func (n *Node) quit(rest []any) {
 	n.mu.Lock()
-	n.stopped.Store(true)
 	rest = append(rest, n.inbox...)
 	n.inbox, n.messages = nil, 0
 	n.mu.Unlock()

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -175,20 +176,20 @@ func TestStoppedNodeNeverBlocks(t *testing.T) {
 }
 
 // idle is a follower that never times out.
-func idle(id int, capacity int, quit chan struct{}, stepped func()) *Node {
+func idle(id int, capacity int, ctx context.Context, stepped func()) *Node {
 	cfg := raft.Config{ElectionTimeoutMinUs: 1 << 40, ElectionTimeoutMaxUs: 1 << 40, HeartbeatUs: 1, MaxBatchEntries: 1}
 	storage := raft.NewMemoryStorage()
 	h := host.New(raft.New(id, []int{0, 1, 2}, storage, cfg, raft.NewSplitMix64(1), 0), storage, nil,
 		host.Hooks{Send: func(int, []raft.Envelope) { stepped() }}, 0)
-	return Start(h, Config{Now: func() int64 { return 0 }, InboxCapacity: capacity, Quit: quit})
+	return Start(h, Config{Now: func() int64 { return 0 }, InboxCapacity: capacity, Context: ctx})
 }
 
 // blocked is an idle follower whose goroutine is held inside the handling of
 // its first peer message until release is closed, so its inbox fills.
-func blocked(capacity int, quit chan struct{}) (n *Node, release chan struct{}) {
+func blocked(capacity int, ctx context.Context) (n *Node, release chan struct{}) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	first := true
-	n = idle(0, capacity, quit, func() {
+	n = idle(0, capacity, ctx, func() {
 		if first {
 			first = false
 			close(entered)
@@ -210,7 +211,7 @@ func answers(n *Node, count int) chan client.Outcome {
 
 // A full inbox drops peer messages and counts them; proposals always get in.
 func TestBoundedInboxDropsAndCounts(t *testing.T) {
-	n, release := blocked(8, nil)
+	n, release := blocked(8, context.Background())
 	for range 8 + 5 {
 		n.Step(&raft.RequestVote{Term: 1, CandidateID: 2})
 	}
@@ -239,15 +240,15 @@ func TestBoundedInboxDropsAndCounts(t *testing.T) {
 	}
 }
 
-// Closing Config.Quit stops nodes as Stop does, even one that is busy: it
+// Cancelling Config.Context stops nodes as Stop does, even one that is busy: it
 // stops at its next message and loses the proposals that wait.
-func TestQuitHaltsNodes(t *testing.T) {
-	quit := make(chan struct{})
-	busy, release := blocked(0, quit)
+func TestContextStopsNodes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	busy, release := blocked(0, ctx)
 	busy.Step(&raft.RequestVote{Term: 1, CandidateID: 2})
 	lost := answers(busy, 1)
-	other := idle(1, 0, quit, func() {})
-	close(quit)
+	other := idle(1, 0, ctx, func() {})
+	cancel()
 	<-other.done
 	close(release)
 	<-busy.done
@@ -257,5 +258,5 @@ func TestQuitHaltsNodes(t *testing.T) {
 	if o := <-answers(other, 1); o != client.Lost {
 		t.Fatalf("a quit node answered %v", o)
 	}
-	busy.Stop() // Stop after Quit returns at once
+	busy.Stop() // Stop after the cancel returns at once
 }

@@ -117,7 +117,7 @@ func (c *Trial) deliver(batch []inflight) {
 // startNode starts node id's current incarnation; the caller publishes it.
 func (c *Trial) startNode(id int) *node.Node {
 	h := c.NewHost(id, c.now(), host.Hooks{Send: c.SendAll})
-	return node.Start(h, node.Config{Now: c.now, InboxCapacity: c.Scenario.InboxLimit(), Quit: c.ctx.Done()})
+	return node.Start(h, node.Config{Now: c.now, InboxCapacity: c.Scenario.InboxLimit(), Context: c.ctx})
 }
 
 // ---- faults (host.Faults) ----------------------------------------------------
@@ -248,7 +248,7 @@ func (c *Trial) execute() {
 	c.Script(c)
 	c.freeze()
 	c.workers.Wait()         // no crash or restart races with what follows
-	for i := range c.nodes { // freeze stopped them all at once (node.Config.Quit)
+	for i := range c.nodes { // freeze stopped them all at once (node.Config.Context)
 		if n := c.nodes[i].Swap(nil); n != nil {
 			n.Stop()
 			c.inboxDropped.Add(n.Dropped())

@@ -102,7 +102,7 @@ func (c *Trial) endTrial(reason string) {
 // freeze stops the cluster's work without waiting for any goroutine or lock:
 // cancelling the trial's context makes the network drop what is in flight
 // and refuse more, and every node, idle or busy, stop at its next message
-// (node.Config.Quit). Shutdown freezes first too, then waits for the
+// (node.Config.Context). Shutdown freezes first too, then waits for the
 // goroutines.
 //
 // Goroutines caught in the middle of a step still finish it, and in a storm
