@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"fmt"
 
 	"raftbench/go_raft/raft"
@@ -21,15 +22,7 @@ type Wait struct {
 	Kind      WaitKind
 	Until     int64
 	AfterTerm int
-	Timeout   string // why the trial fails if the wait outlasts timeout_ms; "": it did not finish
-}
-
-// TimeoutReason is the trial's error when w outlasts timeout_ms.
-func (w Wait) TimeoutReason() string {
-	if w.Timeout == "" {
-		return "timeout: scenario did not finish within timeout_ms"
-	}
-	return w.Timeout
+	Timeout   string // the trial's error if the wait outlasts timeout_ms
 }
 
 // Runner is what a runtime does at the script's word.
@@ -49,6 +42,7 @@ func (c *Cluster) Script(rt Runner) {
 	var now int64
 	var leader int
 	wait := func(w Wait) (ok bool) {
+		w.Timeout = cmp.Or(w.Timeout, "timeout: scenario did not finish within timeout_ms")
 		now, leader, ok = rt.Wait(w)
 		return ok
 	}

@@ -25,7 +25,7 @@ func (c *Trial) Wait(w host.Wait) (now int64, leader int, ok bool) {
 		}
 	}
 	if !ok {
-		c.Fail(w.TimeoutReason())
+		c.Fail(w.Timeout)
 		return c.now(), raft.None, false
 	}
 	c.sample()

@@ -96,7 +96,7 @@ func (s *Sim) Run() {
 	for s.queue.Len() > 0 && !s.done && s.Violation == nil {
 		t, event := s.queue.Pop()
 		if t > limit {
-			s.Fail(s.wait.TimeoutReason())
+			s.Fail(s.wait.Timeout)
 			break
 		}
 		s.Now = t
