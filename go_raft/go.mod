@@ -1,6 +1,6 @@
 module raftbench/go_raft
 
-go 1.24
+go 1.25
 
 require github.com/vmihailenco/msgpack/v5 v5.4.1
 

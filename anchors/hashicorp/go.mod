@@ -1,6 +1,6 @@
 module raftbench/anchors/hashicorp
 
-go 1.24
+go 1.25
 
 require (
 	github.com/hashicorp/go-hclog v1.6.2

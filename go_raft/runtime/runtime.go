@@ -160,7 +160,7 @@ func (c *Trial) StartClients(leader int) {
 	c.clientsOn.Store(true)
 	for id := range sc.Clients {
 		cl := client.New(id, leader, sc.Nodes, c.Network.LatencyUs, scenario.Us(sc.ClientRetryMs))
-		spawn(&c.workers, func() {
+		c.workers.Go(func() {
 			for pause := cl.HopUs; c.sleepUntil(c.ctx, c.now()+pause) && c.clientsOn.Load(); {
 				o, hint := c.request(cl.Target, cl.Next())
 				pause = cl.Outcome(o, hint, c.Up)
@@ -209,16 +209,6 @@ func (c *Trial) sleepUntil(ctx context.Context, tUs int64) bool {
 	}
 }
 
-// spawn runs f on a goroutine that wg waits for (sync.WaitGroup.Go, which
-// this module's Go version lacks).
-func spawn(wg *sync.WaitGroup, f func()) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		f()
-	}()
-}
-
 func usDuration(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
 
 // ---- the trial -------------------------------------------------------------
@@ -238,12 +228,12 @@ func (c *Trial) execute() {
 	defer cancelLimit()
 	var watchdog sync.WaitGroup
 	quitWatchdog := make(chan struct{})
-	spawn(&watchdog, func() { c.watchdog(quitWatchdog) })
+	watchdog.Go(func() { c.watchdog(quitWatchdog) })
 	for id := range c.nodes {
 		c.nodes[id].Store(c.startNode(id))
 	}
-	spawn(&c.workers, c.courier.run) // once all run: deliveries would wake thousands of goroutines in between
-	spawn(&c.workers, c.faultScript)
+	c.workers.Go(c.courier.run) // once all run: deliveries would wake thousands of goroutines in between
+	c.workers.Go(c.faultScript)
 	c.sample()
 	c.Script(c)
 	c.freeze()

@@ -96,11 +96,11 @@ func Run(ctx context.Context, cfg Config, logTo *os.File) error {
 	s.hangup = hangup
 	var wg sync.WaitGroup
 	for kind, l := range listeners {
-		goWith(&wg, func() { s.accept(ctx, l, kind) })
+		wg.Go(func() { s.accept(ctx, l, kind) })
 	}
 	for peer, q := range s.queues {
 		if q != nil {
-			goWith(&wg, func() { s.link(ctx, peer, q) })
+			wg.Go(func() { s.link(ctx, peer, q) })
 		}
 	}
 	s.log.Printf("serving as node %d of %d (go)", cfg.ID, len(cfg.Peers))
@@ -257,7 +257,7 @@ func (s *Server) accept(ctx context.Context, l net.Listener, kind connKind) {
 		if err != nil {
 			return // closed: the node is stopping
 		}
-		goWith(&wg, func() {
+		wg.Go(func() {
 			defer s.hold(c)()
 			switch kind {
 			case adminConn:
@@ -420,15 +420,6 @@ func (s *Server) feed(ctx context.Context, peer int, c net.Conn, q chan raft.Mes
 		return err
 	}
 	return writeFrames(c, q, ctx.Done())
-}
-
-// goWith runs f on a goroutine that wg waits for.
-func goWith(wg *sync.WaitGroup, f func()) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		f()
-	}()
 }
 
 // ---- refusals and counters ---------------------------------------------------
