@@ -31,7 +31,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 from scipy.stats import linregress  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
 
 from bench import stats  # noqa: E402
-from bench.impls import ALL_IMPLS, SIMULATORS  # noqa: E402
+from bench.impls import ALL_IMPLS, SIMULATORS, TCP_IMPLS  # noqa: E402
 from bench.paper import PAPER_POINTS  # noqa: E402
 from bench.presets import PAPER_BOTTOM, PAPER_TOP  # noqa: E402
 from bench.units import count, fmt, number  # noqa: E402
@@ -45,6 +45,11 @@ COLORS = {
     # The anchors, the libraries a user would pick instead (docs/anchors.md), in a
     # family of their own, oranges and browns: hashicorp/raft and PySyncObj.
     "anchor-hashicorp": "#f28e2b", "anchor-pysyncobj": "#8c510a",
+    # One process per node over TCP: the colour of the in-process twin, drawn
+    # dash-dotted (style), so that a pair reads as one runtime in two settings;
+    # the mixed Go/Python cluster has a colour of its own.
+    "go-tcp": "#00add8", "py-asyncio-tcp": "#2ca02c", "py-threads-tcp": "#d62728",
+    "mixed-tcp": "#e377c2",
 }
 
 
@@ -56,8 +61,8 @@ class Chart:
 
 
 def style(impl: str) -> dict[str, Any]:
-    return {"color": COLORS.get(impl, "#bcbd22"), "linestyle": "--" if impl in SIMULATORS else "-",
-            "label": impl}
+    linestyle = "--" if impl in SIMULATORS else "-." if impl in TCP_IMPLS else "-"
+    return {"color": COLORS.get(impl, "#bcbd22"), "linestyle": linestyle, "label": impl}
 
 
 def _impls(df: pd.DataFrame) -> list[str]:

@@ -350,7 +350,8 @@ def markdown(rows: Sequence[Row], headline: pd.DataFrame | None = None) -> list[
     """markdown: the verdict as Markdown lines (a table, then one bullet per row), for
     README.md; with headline, a last line names the measures the run lacks."""
     if not rows:
-        return ["No verdict: go and a Python runtime were not both measured in this run."]
+        return ["No verdict: go and a Python runtime were not both measured in the capacity "
+                "and scale scenarios of this run."]
     df = table(rows)
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(str(v) for v in rec) + " |" for rec in df.itertuples(False)]

@@ -439,3 +439,14 @@ def test_stable_n_names_why_each_search_ended() -> None:
     assert "failed at 20,480: memory" in notes and "held at every N tried" in notes
     widths = [int(p.get_width()) for p in fig.axes[0].patches]
     assert widths[0] == 12288 and widths[2] == 1536  # go, then go-1p, py-threads
+
+
+def test_every_implementation_is_drawn_in_a_style_of_its_own() -> None:
+    from bench.impls import TCP_IMPLS
+
+    impls = {*ALL_IMPLS, *TCP_IMPLS}
+    styles = {impl: (charts.style(impl)["color"], charts.style(impl)["linestyle"])
+              for impl in impls}
+    assert impls <= set(charts.COLORS), "none falls back to the default"
+    assert len(set(styles.values())) == len(styles), styles
+    assert styles["go-tcp"][0] == styles["go"][0], "a TCP driver keeps its twin's colour"

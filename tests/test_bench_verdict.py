@@ -151,7 +151,8 @@ def test_markdown_for_the_readme() -> None:
     assert any(line.startswith("- go sustains 6×") for line in lines)
     assert lines[-1].startswith("Not measured in this run: CPU per command, largest stable N")
     assert verdict.markdown([]) == [
-        "No verdict: go and a Python runtime were not both measured in this run."]
+        "No verdict: go and a Python runtime were not both measured in the capacity "
+        "and scale scenarios of this run."]
 
 
 def test_single_values_with_fit_cis_conclude_only_when_apart() -> None:
