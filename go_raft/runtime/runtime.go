@@ -123,7 +123,9 @@ func (c *Trial) startNode(id int) *node.Node {
 // ---- faults (host.Faults) ----------------------------------------------------
 //
 // The script and the fault schedule may both crash or restart a node: each
-// takes membership and does nothing if the other did it first.
+// takes membership and does nothing if the other did it first. The fault
+// schedule holds it from resolving a fault to carrying it out (applyFault),
+// so that the leader a "crash leader" fault names is the node it crashes.
 
 // Up tells whether node id runs.
 func (c *Trial) Up(id int) bool { return c.nodes[id].Load() != nil }
@@ -132,6 +134,18 @@ func (c *Trial) Up(id int) bool { return c.nodes[id].Load() != nil }
 func (c *Trial) Crash(id int) {
 	c.membership.Lock()
 	defer c.membership.Unlock()
+	c.crash(id)
+}
+
+// Restart starts node id's next incarnation.
+func (c *Trial) Restart(id int) {
+	c.membership.Lock()
+	defer c.membership.Unlock()
+	c.restart(id)
+}
+
+// crash and restart are Crash and Restart for a caller that holds membership.
+func (c *Trial) crash(id int) {
 	n := c.nodes[id].Swap(nil)
 	if n == nil {
 		return
@@ -141,15 +155,25 @@ func (c *Trial) Crash(id int) {
 	c.Crashed(n.Host(), c.now())
 }
 
-// Restart starts node id's next incarnation.
-func (c *Trial) Restart(id int) {
-	c.membership.Lock()
-	defer c.membership.Unlock()
+func (c *Trial) restart(id int) {
 	if c.Up(id) {
 		return
 	}
 	c.Recorder.Restart(c.now(), id)
 	c.nodes[id].Store(c.startNode(id))
+}
+
+// held is the trial as a fault sees it while applyFault holds membership.
+type held struct{ *Trial }
+
+func (h held) Crash(id int)   { h.crash(id) }
+func (h held) Restart(id int) { h.restart(id) }
+
+// applyFault resolves and carries out the due fault f as one step.
+func (c *Trial) applyFault(f *scenario.Fault) bool {
+	c.membership.Lock()
+	defer c.membership.Unlock()
+	return c.ApplyFault(f, held{c}, c.now())
 }
 
 // ---- clients: the shared client, on a goroutine each ------------------------

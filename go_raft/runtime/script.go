@@ -39,7 +39,7 @@ func (c *Trial) faultScript() {
 		if !c.sleepUntil(c.limit, scenario.Us(c.Scenario.Faults[i].AtMs)) {
 			return
 		}
-		for !c.ApplyFault(&c.Scenario.Faults[i], c, c.now()) {
+		for !c.applyFault(&c.Scenario.Faults[i]) {
 			if _, ok := c.waitLeader(0); !ok {
 				return
 			}

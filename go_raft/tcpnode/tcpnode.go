@@ -90,6 +90,9 @@ func Run(ctx context.Context, cfg Config, logTo *os.File) error {
 	}
 	h, closeTrace, err := s.start()
 	if err != nil {
+		for _, l := range listeners { // now: ctx's AfterFunc may run after Run returns
+			l.Close()
+		}
 		return err
 	}
 	hangup, closeConns := context.WithCancel(context.Background())
@@ -138,6 +141,9 @@ func (s *Server) listen(ctx context.Context) (map[connKind]net.Listener, error) 
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Bind, port))
 		if err != nil {
+			for _, open := range listeners {
+				open.Close()
+			}
 			return nil, fmt.Errorf("%s: cannot listen on %s:%s: %w", portFlags[kind], s.cfg.Bind, port, err)
 		}
 		context.AfterFunc(ctx, func() { l.Close() })

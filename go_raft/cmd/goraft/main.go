@@ -18,12 +18,19 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"raftbench/go_raft/result"
 	"raftbench/go_raft/runtime"
 	"raftbench/go_raft/scenario"
 	"raftbench/go_raft/sim"
 )
+
+// writableDir tells whether path is a directory this process can write in.
+func writableDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir() && syscall.Access(path, 2 /* W_OK */) == nil
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -91,6 +98,11 @@ func trial(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if sc.Transport != "inproc" {
 		return errors.New(`transport: "tcp" runs only under raftbench cluster (docs/deploy.md)`)
+	}
+	// Before the trace file is opened, as in Python (docs/protocol.md), so
+	// that bad input leaves an earlier trace at that path as it was.
+	if dir := sc.StorageDir; dir != "" && !writableDir(dir) {
+		return fmt.Errorf("storage_dir: %s is not a directory this driver can write in", dir)
 	}
 	var trace *bufio.Writer
 	if *tracePath != "" {

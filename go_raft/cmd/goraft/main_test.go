@@ -36,6 +36,26 @@ func TestStorageDirThatCannotBeMadeExits2(t *testing.T) {
 	}
 }
 
+// A storage_dir that is not a writable directory is refused before the
+// trace file is opened: an earlier trace at that path stays as it was.
+func TestBadStorageDirLeavesAnEarlierTrace(t *testing.T) {
+	dir := t.TempDir()
+	notDir, trace := filepath.Join(dir, "file"), filepath.Join(dir, "t.jsonl")
+	if os.WriteFile(notDir, nil, 0o644) != nil || os.WriteFile(trace, []byte("earlier\n"), 0o644) != nil {
+		t.Fatal("cannot write the files")
+	}
+	scenario := fmt.Sprintf(`{"nodes": 3, "storage": "file", "storage_dir": %q}`, notDir)
+	for _, rt := range []string{"sim", "goroutines"} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"--runtime", rt, "--scenario", "-", "--trace", trace}, strings.NewReader(scenario),
+			&stdout, &stderr)
+		kept, _ := os.ReadFile(trace)
+		if code != 2 || !strings.HasPrefix(stderr.String(), "error: storage_dir: ") || string(kept) != "earlier\n" {
+			t.Errorf("%s: exit %d, stderr %q, trace now %q", rt, code, stderr.String(), kept)
+		}
+	}
+}
+
 func TestDriverRefusesTransportTCP(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"--runtime", "sim", "--scenario", "-"}, strings.NewReader(`{"transport": "tcp"}`), &stdout, &stderr)
