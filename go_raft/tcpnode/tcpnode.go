@@ -172,6 +172,9 @@ func (s *Server) start() (*host.Host, func(), error) {
 	if cfg.Trace != "" {
 		f, err := os.OpenFile(cfg.Trace, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
+			if fs, ok := storage.(*filestore.Store); ok {
+				fs.Close() // opened above: a failed start leaks no file
+			}
 			return nil, nil, fmt.Errorf("--trace: cannot write %s: %w", cfg.Trace, err)
 		}
 		trace = bufio.NewWriter(f) // a SIGKILL loses the unflushed tail, as in Python
